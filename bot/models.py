@@ -1,0 +1,115 @@
+"""Shared data shapes passed between the engine, the queue, the worker and Slack.
+
+Every model is JSON-serialisable (pydantic) because jobs and reports live in Redis.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class TargetKind(StrEnum):
+    GATEWAY = "gateway"
+    CONNECTION = "connection"
+
+
+class Target(BaseModel):
+    """A resolved, supported troubleshoot target (VPN gateway or connection)."""
+
+    id: str  # ARM id, as Azure spells it
+    name: str
+    kind: TargetKind
+    subscription_id: str
+    resource_group: str
+    location: str
+    detail: str = ""  # e.g. "Vpn / RouteBased" or "IPsec"
+
+    @property
+    def key(self) -> str:
+        """Identity used for merging duplicate requests: ARM ids are case-insensitive."""
+        return self.id.lower()
+
+
+class RecommendedAction(BaseModel):
+    action_text: str = ""
+    action_uri: str | None = None
+    action_uri_text: str | None = None
+
+
+class Fault(BaseModel):
+    """One entry of Azure's `results[]`; `id` is the fault type, kept verbatim even when unknown."""
+
+    id: str
+    summary: str = ""
+    detail: str = ""
+    actions: list[RecommendedAction] = Field(default_factory=list)
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class Finding(BaseModel):
+    """Something the bot read in the log zip, explained in plain language with a fix."""
+
+    source: str  # file name inside the zip, e.g. "IKEErrors.txt"
+    severity: Severity
+    title: str  # short, e.g. "Pre-shared key mismatch"
+    explanation: str
+    fix: str | None = None
+    evidence: list[str] = Field(default_factory=list)  # a few short log lines
+    data: dict[str, Any] = Field(default_factory=dict)  # structured values (bytes, cpu %, codes...)
+
+
+class LogSummary(BaseModel):
+    blob_name: str | None = None  # None: Azure wrote no zip for this run
+    files: list[str] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list)  # unreadable / hostile zip members, truncation...
+
+
+class Verdict(StrEnum):
+    HEALTHY = "healthy"
+    WARNING = "warning"  # only warning faults (NoConnectionsFoundForGateway, ConnectionsNotConnected)
+    UNHEALTHY = "unhealthy"
+    UNKNOWN = "unknown"  # Azure answered a code we do not know (shown verbatim)
+    FAILED = "failed"  # the check itself could not be run (Azure error, permissions...)
+    TIMED_OUT = "timed_out"
+    REJECTED = "rejected"  # unsupported target, no watcher in region, not found: Azure never called
+
+
+class Report(BaseModel):
+    """The answer to one check, whatever happened."""
+
+    query: str  # what the user typed
+    target: Target | None = None
+    verdict: Verdict
+    code: str | None = None  # Azure's `code`, verbatim
+    start_time: str | None = None  # verbatim from Azure (7 fractional digits, may precede the request)
+    end_time: str | None = None
+    faults: list[Fault] = Field(default_factory=list)
+    logs: LogSummary | None = None
+    message: str | None = None  # user-facing explanation for failed / timed out / rejected
+    requested_at: float | None = None  # unix time the job was accepted
+    started_at: float | None = None  # unix time the Azure operation started
+    finished_at: float | None = None
+
+
+class Requester(BaseModel):
+    """Who asked, and where the card must go. One job may carry many."""
+
+    user_id: str
+    channel_id: str
+    thread_ts: str  # the thread the card is posted into
+    parent_ts: str | None = None  # our parent message to edit as the job moves (slash commands)
+    team_id: str | None = None
+    source: str = "command"  # command | mention | rerun | cli
+
+    @property
+    def thread_key(self) -> str:
+        return f"{self.channel_id}:{self.thread_ts}"

@@ -1,0 +1,31 @@
+"""Free-port discovery and readiness waits shared by the sandbox's child processes."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
+    """Block until something accepts TCP connections on host:port (a child process finished starting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f}s") from None
+            time.sleep(0.05)
+
+
+async def async_wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
+    await asyncio.to_thread(wait_for_port, host, port, timeout)
