@@ -1,0 +1,60 @@
+# vpncheck — two commands do all set-up: `make demo` and `make test`.
+# Needs only python3 (>= 3.11), node + npm and redis-server on the PATH.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: help install demo test lint typecheck unit bench sandbox clean check-tools
+
+help:
+	@echo "make demo    - install, start the sandbox, run /vpncheck scenarios, print the Slack threads"
+	@echo "make test    - install, then ruff + mypy + every test (real Redis, Azurite, simulators)"
+	@echo "make sandbox - start every local stand-in and print the settings that point at them"
+	@echo "make bench   - run the benchmarks in bench/ (by hand; figures go into the README)"
+
+check-tools:
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python >= 3.11"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python >= 3.11 needed, found $$($(PYTHON) --version)"; exit 1; }
+	@command -v npm >/dev/null || { echo "error: npm not found: install Node.js and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	@command -v redis-server >/dev/null || { echo "error: redis-server not found (Debian: apt-get install redis-server)"; exit 1; }
+
+$(STAMP): pyproject.toml | check-tools
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json | check-tools
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(STAMP) $(NODE_STAMP)
+
+demo: install
+	$(PY) -m bot demo
+
+sandbox: install
+	$(PY) -m bot sandbox
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check bot handlers tests bench
+	$(VENV)/bin/ruff format --check bot handlers tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: install
+	$(VENV)/bin/pytest -q
+
+test: install lint typecheck unit
+
+bench: install
+	$(PY) bench/parse_bench.py
+	$(PY) bench/queue_bench.py
+	$(PY) bench/ack_bench.py
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,74 @@
+"""Making untrusted text inert in Slack mrkdwn.
+
+Slack only turns `<...>` sequences into mentions (`<@U…>`, `<!channel>`, `<#C…>`) and links (`<url|text>`),
+so escaping `&`, `<` and `>` as entities stops Azure- or user-supplied text pinging or forging links.
+Bare `@channel`/`@here` words are also broken with a word joiner in case a message is ever posted with
+`link_names`; every mrkdwn object we build additionally sets `verbatim` so Slack does no auto-parsing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_SPECIAL = re.compile(r"[&<>]")
+_BROADCAST = re.compile(r"@(?=(channel|here|everyone)\b)", re.IGNORECASE)
+_WORD_JOINER = "\u2060"
+# Look-alike of the backtick used inside code spans, where a real one would end the span early.
+_BACKTICK_STANDIN = "\u02cb"
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+
+
+def strip_controls(text: str, *, keep_newlines: bool = True) -> str:
+    """Drop control characters (they can hide text or break layout); tabs become spaces."""
+    out: list[str] = []
+    for ch in text:
+        if ch == "\n" and keep_newlines:
+            out.append(ch)
+        elif ch in "\t\r\n":
+            out.append(" ")
+        elif unicodedata.category(ch) not in ("Cc", "Cs"):  # lone surrogates cannot be sent as JSON text
+            out.append(ch)
+    return "".join(out)
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Untrusted text → mrkdwn that renders as written and cannot mention, link or broadcast."""
+    text = _SPECIAL.sub(lambda m: _ENTITIES[m.group(0)], strip_controls(text))
+    return _BROADCAST.sub("@" + _WORD_JOINER, text)
+
+
+def code(value: str) -> str:
+    """An identifier in an inline code span: formatting characters inside it stay literal."""
+    value = strip_controls(value, keep_newlines=False).replace("`", _BACKTICK_STANDIN).strip()
+    return f"`{escape_mrkdwn(value)}`" if value else "`-`"
+
+
+def code_block(lines: list[str]) -> str:
+    """Log lines in a preformatted block; a backtick inside must not close it."""
+    body = "\n".join(
+        strip_controls(line, keep_newlines=False).replace("`", _BACKTICK_STANDIN) for line in lines
+    )
+    return f"```{escape_mrkdwn(body)}```" if body.strip() else ""
+
+
+def plain(text: str) -> str:
+    """Text for `plain_text` objects: never parsed by Slack, but control characters still go."""
+    return strip_controls(text, keep_newlines=False)
+
+
+def is_user_id(value: str) -> bool:
+    return _USER_ID.fullmatch(value) is not None
+
+
+def mention(user_id: str) -> str:
+    """A user mention, only for ids we validated; anything else is shown as inert code."""
+    return f"<@{user_id}>" if is_user_id(user_id) else code(user_id)
+
+
+def mentions(user_ids: list[str], *, limit: int = 10) -> str:
+    unique = list(dict.fromkeys(user_ids))
+    shown = ", ".join(mention(u) for u in unique[:limit])
+    rest = len(unique) - limit
+    return f"{shown} and {rest} more" if rest > 0 else shown

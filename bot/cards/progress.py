@@ -1,0 +1,63 @@
+"""The channel-level message of a slash command, edited in place as the job is queued, runs and finishes."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from bot.cards.blocks import Block, context, section
+from bot.cards.durations import format_duration, format_estimate
+from bot.cards.escape import escape_mrkdwn, mention, mentions
+from bot.cards.limits import MAX_FALLBACK_TEXT, truncate_mrkdwn
+from bot.cards.verdicts import VERDICT_EMOJI, VERDICT_LABEL
+from bot.models import Verdict
+
+ParentState = Literal["queued", "running", "done"]
+
+
+def _state_text(
+    state: str,
+    position: int | None,
+    estimated_wait: float | None,
+    elapsed: float | None,
+    verdict: Verdict | None,
+) -> str:
+    if state == "queued":
+        text = "⏳ queued"
+        if position is not None:
+            text += f", position {position}"
+        if estimated_wait is not None:
+            text += f" ({format_estimate(estimated_wait)})"
+        return text
+    if state == "running":
+        return f"🔄 running for {format_duration(elapsed)}" if elapsed is not None else "🔄 running"
+    if verdict is None:
+        return "finished — details in thread"
+    text = f"{VERDICT_EMOJI[verdict]} {VERDICT_LABEL[verdict]}"
+    if elapsed is not None:
+        text += f" · {format_duration(elapsed)}"
+    return text + " — details in thread"
+
+
+def build_parent(
+    target_label: str,
+    requested_by: str,
+    state: str,
+    *,
+    position: int | None = None,
+    estimated_wait: float | None = None,
+    elapsed: float | None = None,
+    verdict: Verdict | None = None,
+    extra_requesters: list[str] | None = None,
+) -> tuple[str, list[Block]]:
+    """`state` is one of "queued", "running", "done"; `position` counts from 1 (next to run)."""
+    if state not in get_args(ParentState):
+        raise ValueError(f"unknown parent message state {state!r}")
+    line = (
+        f"VPN check for *{escape_mrkdwn(target_label)}* requested by {mention(requested_by)}: "
+        f"{_state_text(state, position, estimated_wait, elapsed, verdict)}"
+    )
+    blocks = [section(line)]
+    others = [u for u in dict.fromkeys(extra_requesters or []) if u != requested_by]
+    if others:
+        blocks.append(context([f"Also asked by {mentions(others)}"]))
+    return truncate_mrkdwn(line, MAX_FALLBACK_TEXT), blocks

@@ -1,0 +1,240 @@
+"""The result card posted into the thread when a check finishes, whatever its outcome.
+
+Everything Azure or a user wrote is escaped; Slack limits hold by construction (blocks are added against a
+budget and the remainder is summarised in a note), so Slack never rejects the card however large the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from bot.cards.blocks import Block, actions, button, context, divider, header, section
+from bot.cards.durations import format_duration, format_time
+from bot.cards.escape import code, code_block, escape_mrkdwn, mentions
+from bot.cards.limits import MAX_BLOCKS_MESSAGE, MAX_FALLBACK_TEXT, truncate_mrkdwn, truncate_plain
+from bot.cards.verdicts import (
+    SEVERITY_EMOJI,
+    VERDICT_EMOJI,
+    fault_emoji,
+    report_label,
+    verdict_title,
+    verdict_word,
+)
+from bot.models import Fault, Finding, LogSummary, Report, Target, TargetKind
+
+RERUN_ACTION = "vpncheck_rerun"
+LOGS_ACTION = "vpncheck_logs"
+PORTAL_ACTION = "vpncheck_portal"
+LINK_ACTION_PREFIX = "vpncheck_link_"
+
+_KIND_LABEL = {TargetKind.GATEWAY: "VPN gateway", TargetKind.CONNECTION: "VPN connection"}
+_MAX_EVIDENCE_LINES = 4
+_MAX_EVIDENCE_LINE = 240
+_MAX_PROBLEMS = 10
+
+
+@dataclass
+class _Links:
+    """Hands out unique action_ids for link buttons across the whole message."""
+
+    count: int = 0
+
+    def next_id(self) -> str:
+        self.count += 1
+        return f"{LINK_ACTION_PREFIX}{self.count}"
+
+
+def portal_url(target: Target, portal_base: str = "https://portal.azure.com") -> str:
+    return f"{portal_base.rstrip('/')}/#resource{quote(target.id, safe='/')}/overview"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _context_lines(
+    report: Report,
+    requested_by: list[str],
+    queue_wait: float | None,
+    run_time: float | None,
+    reused: bool,
+    now: float | None,
+) -> list[str]:
+    lines: list[str] = []
+    target = report.target
+    if target is not None:
+        kind = _KIND_LABEL.get(target.kind, target.kind.value)
+        lines.append(f"{kind} · {escape_mrkdwn(target.detail)}" if target.detail else kind)
+        lines.append(f"Subscription {code(target.subscription_id)}")
+        lines.append(f"Resource group {code(target.resource_group)}")
+        lines.append(f"Region {code(target.location)}")
+    else:
+        lines.append(f"Asked for {code(report.query)}")
+    if requested_by:
+        lines.append(f"Asked by {mentions(requested_by)}")
+    timing = []
+    if queue_wait is not None:
+        timing.append(f"waited {format_duration(queue_wait)}")
+    if run_time is not None:
+        timing.append(f"ran {format_duration(run_time)}")
+    if timing:
+        lines.append(" · ".join(timing).capitalize())
+    if reused:
+        if now is not None and report.finished_at is not None:
+            lines.append(f"♻️ Answered from a result {format_duration(now - report.finished_at)} old")
+        elif report.finished_at is not None:
+            lines.append(f"♻️ Answered from a result of {format_time(report.finished_at)}")
+        else:
+            lines.append("♻️ Answered from a recent result")
+    return lines
+
+
+def _summary(report: Report) -> str:
+    parts: list[str] = []
+    if report.code is not None:
+        parts.append(f"Azure answered {code(report.code)}")
+    counts = []
+    if report.faults:
+        counts.append(_plural(len(report.faults), "fault"))
+    logs = report.logs
+    if logs is not None and logs.findings:
+        counts.append(_plural(len(logs.findings), "finding") + " in the logs")
+    if counts:
+        parts.append(" · ".join(counts))
+    line = " — ".join(parts)
+    if report.message:
+        line = f"{line}\n{escape_mrkdwn(report.message)}" if line else escape_mrkdwn(report.message)
+    if report.start_time or report.end_time:
+        line += f"\nAzure ran it from {code(report.start_time or '?')} to {code(report.end_time or '?')}"
+    return line.strip() or escape_mrkdwn(verdict_title(report))
+
+
+def _fault_group(fault: Fault, links: _Links, index: int) -> list[Block]:
+    text = f"{fault_emoji(fault)} *{code(fault.id)}*"
+    if fault.summary:
+        text += f" — {escape_mrkdwn(fault.summary)}"
+    if fault.detail:
+        text += f"\n{escape_mrkdwn(fault.detail)}"
+    buttons: list[Block] = []
+    for action in fault.actions:
+        if action.action_text:
+            text += f"\n• {escape_mrkdwn(action.action_text)}"
+        label = action.action_uri_text or action.action_text or "Documentation"
+        element = button(label, links.next_id(), url=action.action_uri) if action.action_uri else None
+        if element is not None:
+            buttons.append(element)
+        elif action.action_uri_text and not action.action_text:
+            text += f"\n• {escape_mrkdwn(action.action_uri_text)}"
+    return [section(text), *actions(buttons, f"fault_{index}")]
+
+
+def _finding_group(finding: Finding, first: bool) -> list[Block]:
+    heading = "*From the logs*\n" if first else ""
+    text = (
+        f"{heading}{SEVERITY_EMOJI[finding.severity]} *{escape_mrkdwn(finding.title)}* "
+        f"({code(finding.source)})\n{escape_mrkdwn(finding.explanation)}"
+    )
+    if finding.fix:
+        text += f"\n*Fix:* {escape_mrkdwn(finding.fix)}"
+    evidence = [truncate_plain(line, _MAX_EVIDENCE_LINE) for line in finding.evidence[:_MAX_EVIDENCE_LINES]]
+    block = code_block(evidence)
+    if block:
+        # The evidence goes last and is what gets cut; truncate_mrkdwn re-closes the code block.
+        text += f"\n{block}"
+    return [section(text)]
+
+
+def _problems_group(logs: LogSummary) -> list[Block]:
+    if not logs.problems:
+        return []
+    lines = [f"• {escape_mrkdwn(p)}" for p in logs.problems[:_MAX_PROBLEMS]]
+    if len(logs.problems) > _MAX_PROBLEMS:
+        lines.append(f"• … {len(logs.problems) - _MAX_PROBLEMS} more")
+    return [section("⚠️ *Problems reading the log zip*\n" + "\n".join(lines))]
+
+
+def _fill(groups: list[list[Block]], budget: int) -> tuple[list[Block], int]:
+    """Whole groups in order while they fit; returns the blocks and how many groups made it."""
+    taken: list[Block] = []
+    for n, group in enumerate(groups):
+        if len(taken) + len(group) > budget:
+            return taken, n
+        taken.extend(group)
+    return taken, len(groups)
+
+
+def _footer_buttons(report: Report, portal_base: str, job_id: str, rerun_value: str) -> list[Block]:
+    candidates = []
+    if report.target is not None:
+        candidates.append(
+            button("Open in Azure portal", PORTAL_ACTION, url=portal_url(report.target, portal_base))
+        )
+    candidates.append(button("Re-run", RERUN_ACTION, value=rerun_value, style="primary"))
+    if report.logs is not None and report.logs.blob_name:
+        candidates.append(button("Logs", LOGS_ACTION, value=job_id))
+    return [b for b in candidates if b is not None]
+
+
+def _fallback(report: Report) -> str:
+    label = escape_mrkdwn(report_label(report))
+    text = f"{escape_mrkdwn(verdict_title(report))} · VPN check for {label}"
+    if report.faults:
+        text += ": " + ", ".join(
+            escape_mrkdwn(f"{f.id}: {f.summary}" if f.summary else f.id) for f in report.faults
+        )
+    elif report.message:
+        text += ": " + escape_mrkdwn(report.message)
+    return truncate_mrkdwn(text, MAX_FALLBACK_TEXT)
+
+
+def build_report_card(
+    report: Report,
+    *,
+    requested_by: list[str],
+    queue_wait: float | None,
+    run_time: float | None,
+    reused: bool,
+    portal_base: str = "https://portal.azure.com",
+    job_id: str,
+    rerun_value: str,
+    now: float | None = None,
+) -> tuple[str, list[Block]]:
+    """The message for one finished check: `(fallback text, blocks)` ready for chat.postMessage.
+
+    `now` is only used to say how old a reused result is.
+    """
+    head = [
+        header(f"{VERDICT_EMOJI[report.verdict]} {report_label(report)} — {verdict_word(report)}"),
+        context(_context_lines(report, requested_by, queue_wait, run_time, reused, now)),
+        section(_summary(report)),
+    ]
+    footer_buttons = _footer_buttons(report, portal_base, job_id, rerun_value)
+    tail = [divider(), *actions(footer_buttons, "vpncheck_footer")]
+    budget = MAX_BLOCKS_MESSAGE - len(head) - len(tail) - 2  # spares: the divider and the overflow note
+
+    links = _Links()
+    fault_groups = [_fault_group(f, links, i) for i, f in enumerate(report.faults)]
+    logs = report.logs or LogSummary()
+    finding_groups = [_finding_group(f, i == 0) for i, f in enumerate(logs.findings)]
+    problems = _problems_group(logs)
+
+    # Findings explain the faults, so hundreds of faults must not crowd them all out: keep room for some.
+    findings_need = sum(len(g) for g in finding_groups) + len(problems)
+    fault_blocks, faults_shown = _fill(fault_groups, budget - min(findings_need, budget // 2))
+    rest = budget - len(fault_blocks)
+    problem_blocks = problems if len(problems) <= rest else []
+    finding_blocks, findings_shown = _fill(finding_groups, rest - len(problem_blocks))
+
+    body = [*fault_blocks, *finding_blocks, *problem_blocks]
+    hidden = []
+    if faults_shown < len(fault_groups):
+        hidden.append(f"{len(fault_groups) - faults_shown} more faults")
+    if findings_shown < len(finding_groups):
+        hidden.append(f"{len(finding_groups) - findings_shown} more findings")
+    if problems and not problem_blocks:
+        hidden.append("the problems reading the logs")
+    if hidden:
+        body.append(context([f"… {' and '.join(hidden)} not shown — see `vpncheck check` / Logs"]))
+    blocks = [*head, *([divider(), *body] if body else []), *tail]
+    return _fallback(report), blocks

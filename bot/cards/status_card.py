@@ -1,0 +1,88 @@
+"""Queue status per subscription (Azure runs one troubleshoot per subscription at a time).
+
+The input models are deliberately plain: the queue's own snapshot is mapped onto them in one small function.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from bot.cards.blocks import Block, context, header, section
+from bot.cards.durations import format_duration, format_estimate
+from bot.cards.escape import code, escape_mrkdwn, mentions
+from bot.cards.limits import MAX_BLOCKS_MESSAGE
+
+_MAX_QUEUED_SHOWN = 10
+
+
+class QueuedJob(BaseModel):
+    job_id: str
+    target_label: str
+    requested_by: list[str] = Field(default_factory=list)
+    enqueued_at: float
+
+
+class RunningJob(QueuedJob):
+    started_at: float
+
+
+class SubscriptionQueue(BaseModel):
+    subscription_id: str
+    running: RunningJob | None = None
+    queued: list[QueuedJob] = Field(default_factory=list)
+    median_duration: float | None = None  # of recent checks in this subscription; None until there are some
+
+    def estimated_wait(self, position: int, now: float) -> float | None:
+        """Rough wait before the job at `position` (1 = next) starts: the running job's rest + medians."""
+        if self.median_duration is None:
+            return None
+        running_left = 0.0
+        if self.running is not None:
+            running_left = max(0.0, self.median_duration - (now - self.running.started_at))
+        return running_left + (position - 1) * self.median_duration
+
+
+def _job_line(job: QueuedJob) -> str:
+    who = f" — {mentions(job.requested_by, limit=3)}" if job.requested_by else ""
+    return f"*{escape_mrkdwn(job.target_label)}*{who}"
+
+
+def subscription_section(queue: SubscriptionQueue, now: float) -> Block:
+    lines = [f"*Subscription* {code(queue.subscription_id)}"]
+    if queue.running is not None:
+        ran = format_duration(now - queue.running.started_at)
+        lines.append(f"🔄 {_job_line(queue.running)} · running for {ran}")
+    else:
+        lines.append("💤 nothing running")
+    for position, job in enumerate(queue.queued[:_MAX_QUEUED_SHOWN], start=1):
+        waited = format_duration(now - job.enqueued_at)
+        line = f"⏳ {position}. {_job_line(job)} · waiting {waited}"
+        estimate = queue.estimated_wait(position, now)
+        if estimate is not None:
+            line += f", starts in {format_estimate(estimate)}"
+        lines.append(line)
+    if len(queue.queued) > _MAX_QUEUED_SHOWN:
+        lines.append(f"… {len(queue.queued) - _MAX_QUEUED_SHOWN} more queued")
+    if queue.median_duration is not None:
+        lines.append(f"_A check here usually takes {format_duration(queue.median_duration)}._")
+    return section("\n".join(lines))
+
+
+def status_blocks(queues: list[SubscriptionQueue], now: float, max_blocks: int) -> list[Block]:
+    """One section per busy subscription, within `max_blocks` (the last one a note when some are left out)."""
+    busy = [q for q in queues if q.running is not None or q.queued]
+    if not busy:
+        return [section("No checks running or queued. Azure is all yours.")]
+    if len(busy) <= max_blocks:
+        return [subscription_section(q, now) for q in busy]
+    shown = [subscription_section(q, now) for q in busy[: max_blocks - 1]]
+    return [*shown, context([f"… {len(busy) - len(shown)} more subscriptions busy"])]
+
+
+def build_status_card(queues: list[SubscriptionQueue], *, now: float) -> tuple[str, list[Block]]:
+    running = sum(1 for q in queues if q.running is not None)
+    queued = sum(len(q.queued) for q in queues)
+    text = f"VPN checks: {running} running, {queued} queued"
+    blocks = [header("VPN check queue"), context([text])]
+    blocks += status_blocks(queues, now, MAX_BLOCKS_MESSAGE - len(blocks))
+    return text, blocks

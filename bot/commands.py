@@ -1,0 +1,155 @@
+"""The `/vpncheck` grammar, shared by the slash command and @mentions. Pure: text in, Command out.
+
+    /vpncheck TARGET [TARGET...]     check (also `check TARGET...`, for a target called "status" or "help")
+    /vpncheck status                 queue per subscription
+    /vpncheck history TARGET         last results for a target
+    /vpncheck help | (empty)         usage
+
+A target is a name or alias, `resource-group/name`, or a full ARM id of a VPN gateway or connection.
+Azure names these resources with ASCII letters, digits, `._-` (1-80 characters; resource groups up to 90 and
+also `()`), so anything else (look-alike Unicode, Slack mentions and links, control characters) is refused
+before any lookup, and nothing gets queued.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+MAX_TEXT = 1000
+
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9_])?"
+_RG = r"[A-Za-z0-9._()-]{0,89}[A-Za-z0-9_()-]"
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_NAME_RE = re.compile(_NAME)
+_RG_NAME_RE = re.compile(rf"{_RG}/{_NAME}")
+_ARM_ID_RE = re.compile(
+    rf"/subscriptions/{_GUID}/resourceGroups/{_RG}/providers/Microsoft\.Network/"
+    rf"(?:virtualNetworkGateways|connections)/{_NAME}",
+    re.IGNORECASE,
+)
+_LEADING_MENTION = re.compile(r"\s*<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+_SLACK_TOKEN = re.compile(r"<[^>]*>?")
+
+
+@dataclass(frozen=True)
+class Check:
+    targets: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Status:
+    pass
+
+
+@dataclass(frozen=True)
+class History:
+    target: str
+
+
+@dataclass(frozen=True)
+class Help:
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Invalid:
+    message: str  # plain text for the user; may quote their input, so escape it before mrkdwn
+
+
+Command = Check | Status | History | Help | Invalid
+
+
+def is_target(word: str) -> bool:
+    return any(p.fullmatch(word) for p in (_NAME_RE, _RG_NAME_RE, _ARM_ID_RE))
+
+
+def _quote(word: str, limit: int = 40) -> str:
+    shown = word if len(word) <= limit else word[: limit - 1] + "…"
+    return f"“{shown}”"
+
+
+def _target_problem(word: str) -> str:
+    if not word.isascii():
+        return (
+            f"{_quote(word)} contains non-ASCII characters (look-alike letters?). "
+            "Azure VPN gateway and connection names use only A-Z, a-z, 0-9, '.', '_' and '-'."
+        )
+    if word.lower().startswith("/subscriptions/"):
+        return (
+            f"{_quote(word)} is not the id of a VPN gateway or connection: expected "
+            "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Network/"
+            "virtualNetworkGateways/<name> (or …/connections/<name>)."
+        )
+    if "/" in word:
+        return f"{_quote(word)} is not resource-group/name."
+    if len(word) > 80:
+        return f"{_quote(word)} is longer than the 80 characters Azure allows in a name."
+    return (
+        f"{_quote(word)} is not a valid gateway or connection name: use letters, digits, '.', '_' and '-', "
+        "starting with a letter or digit."
+    )
+
+
+def _strip_id_slash(word: str) -> str:
+    """A resource id copied from the portal may end in '/'."""
+    bare = word.rstrip("/")
+    return bare if _ARM_ID_RE.fullmatch(bare) else word
+
+
+def _bad_characters(text: str) -> str | None:
+    for ch in text:
+        category = unicodedata.category(ch)
+        if ch not in "\t\n\r" and category in ("Cc", "Cs"):
+            return "The command contains control characters. Please retype it."
+        if category == "Cf":
+            return "The command contains invisible formatting characters (copied text?). Please retype it."
+    token = _SLACK_TOKEN.search(text)
+    if token is not None:
+        return (
+            "Mentions, channels and links can't be checked: type the gateway or connection name itself "
+            f"(got {_quote(token.group(0))})."
+        )
+    return None
+
+
+def _targets(words: list[str], max_targets: int) -> Check | Invalid:
+    if not words:
+        return Invalid("Which gateway or connection? Give a name, resource-group/name or a full resource id.")
+    for word in words:
+        if not is_target(word):
+            return Invalid(_target_problem(word))
+    unique: dict[str, str] = {}
+    for word in words:
+        unique.setdefault(word.lower(), word)  # Azure names and ids are case-insensitive: first spelling wins
+    if len(unique) > max_targets:
+        return Invalid(f"Too many targets ({len(unique)}): at most {max_targets} per command.")
+    return Check(list(unique.values()))
+
+
+def parse_command(text: str, *, max_targets: int = 5) -> Command:
+    """Never raises; anything that is not clearly a command becomes `Invalid` with a message for the user."""
+    if len(text) > MAX_TEXT:
+        return Invalid(f"That is {len(text)} characters; a command is at most {MAX_TEXT}.")
+    mention = _LEADING_MENTION.match(text)
+    if mention is not None:
+        text = text[mention.end() :]
+    problem = _bad_characters(text)
+    if problem is not None:
+        return Invalid(problem)
+    words = [_strip_id_slash(w) for w in text.split()]
+    if not words:
+        return Help()
+    keyword, rest = words[0].lower(), words[1:]
+    if keyword == "help" or keyword == "?":
+        return Help()
+    if keyword == "status":
+        return Status() if not rest else Invalid("`status` takes no arguments.")
+    if keyword == "history":
+        if len(rest) != 1:
+            return Invalid("`history` takes exactly one gateway or connection.")
+        return History(rest[0]) if is_target(rest[0]) else Invalid(_target_problem(rest[0]))
+    if keyword == "check":
+        return _targets(rest, max_targets)
+    return _targets(words, max_targets)

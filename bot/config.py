@@ -1,0 +1,175 @@
+"""One settings object for every role, read from the environment and an optional `.env` file.
+
+Names are a public contract (README, .env.example, deploy files): change them only with a migration note.
+Validation errors become one line per bad value (`SettingsError`), never a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_ARM_ID_PREFIX = "/subscriptions/"
+
+
+class SettingsError(Exception):
+    """Raised with every problem found, one per line, ready to print."""
+
+
+def _split_csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- Redis (the queue) -------------------------------------------------------------------
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+
+    # --- Slack ---------------------------------------------------------------------------------
+    slack_bot_token: str = Field(default="", validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str = Field(default="", validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    port: int = Field(default=3000, ge=1, le=65535, validation_alias="PORT")
+
+    # --- Azure ---------------------------------------------------------------------------------
+    azure_arm_endpoint: str = Field(default="https://management.azure.com", validation_alias="AZURE_ARM_ENDPOINT")
+    azure_subscription_ids: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="AZURE_SUBSCRIPTION_IDS"
+    )
+    azure_storage_account_id: str = Field(default="", validation_alias="AZURE_STORAGE_ACCOUNT_ID")
+    azure_storage_container_url: str = Field(default="", validation_alias="AZURE_STORAGE_CONTAINER_URL")
+
+    # --- Behaviour -----------------------------------------------------------------------------
+    aliases: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict, validation_alias="VPNCHECK_ALIASES")
+    policy_file: Path | None = Field(default=None, validation_alias="VPNCHECK_POLICY_FILE")
+    poll_interval: float = Field(default=10.0, gt=0, le=300, validation_alias="VPNCHECK_POLL_INTERVAL")
+    operation_timeout: float = Field(default=900.0, gt=0, validation_alias="VPNCHECK_OPERATION_TIMEOUT")
+    log_max_bytes: int = Field(default=256 * 1024 * 1024, gt=0, validation_alias="VPNCHECK_LOG_MAX_BYTES")
+    max_targets: int = Field(default=5, ge=1, le=20, validation_alias="VPNCHECK_MAX_TARGETS")
+    lease_ttl: float = Field(default=30.0, gt=0, validation_alias="VPNCHECK_LEASE_TTL")
+    fresh_window: float = Field(default=120.0, ge=0, validation_alias="VPNCHECK_FRESH_WINDOW")
+    retention_days: float = Field(default=30.0, gt=0, validation_alias="VPNCHECK_RETENTION_DAYS")
+    worker_concurrency: int = Field(default=16, ge=1, le=1000, validation_alias="VPNCHECK_WORKER_CONCURRENCY")
+    metrics_port: int = Field(default=9100, ge=0, le=65535, validation_alias="METRICS_PORT")
+    portal_url: str = Field(default="https://portal.azure.com", validation_alias="VPNCHECK_PORTAL_URL")
+
+    # --- Logging -------------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", validation_alias="LOG_LEVEL")
+    log_format: Literal["json", "console"] = Field(default="json", validation_alias="LOG_FORMAT")
+
+    @field_validator("azure_subscription_ids", mode="before")
+    @classmethod
+    def _subscriptions(cls, value: object) -> object:
+        return _split_csv(value) if isinstance(value, str) else value
+
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def _aliases(cls, value: object) -> object:
+        """`alias=target,alias2=target2`: short names on-call engineers type for long ARM ids."""
+        if not isinstance(value, str):
+            return value
+        out: dict[str, str] = {}
+        for item in _split_csv(value):
+            name, sep, target = item.partition("=")
+            if not sep or not name.strip() or not target.strip():
+                raise ValueError(f"expected alias=target, got {item!r}")
+            out[name.strip().lower()] = target.strip()
+        return out
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("azure_arm_endpoint")
+    @classmethod
+    def _arm(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("must be an https URL such as https://management.azure.com")
+        return value.rstrip("/")
+
+    @field_validator("azure_storage_account_id")
+    @classmethod
+    def _storage_id(cls, value: str) -> str:
+        if value and (
+            not value.lower().startswith(_ARM_ID_PREFIX)
+            or "/providers/microsoft.storage/storageaccounts/" not in value.lower()
+        ):
+            raise ValueError(
+                "must be the storage account's ARM id: /subscriptions/<id>/resourceGroups/<rg>/providers/"
+                "Microsoft.Storage/storageAccounts/<name>"
+            )
+        return value
+
+    @field_validator("azure_storage_container_url")
+    @classmethod
+    def _container(cls, value: str) -> str:
+        if value and not value.startswith("https://"):
+            raise ValueError("must be the https URL of the blob container, e.g. https://acct.blob.core.windows.net/vpnlogs")
+        return value.rstrip("/")
+
+    @property
+    def retention_seconds(self) -> float:
+        return self.retention_days * 86400
+
+
+Role = Literal["serve", "worker", "check", "status", "audit"]
+
+# What each role cannot run without (checked after parsing so every gap is reported at once).
+_REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
+    "serve": (("slack_bot_token", "SLACK_BOT_TOKEN"), ("slack_signing_secret", "SLACK_SIGNING_SECRET")),
+    "worker": (
+        ("slack_bot_token", "SLACK_BOT_TOKEN"),
+        ("azure_storage_account_id", "AZURE_STORAGE_ACCOUNT_ID"),
+        ("azure_storage_container_url", "AZURE_STORAGE_CONTAINER_URL"),
+        ("azure_subscription_ids", "AZURE_SUBSCRIPTION_IDS"),
+    ),
+    "check": (
+        ("azure_storage_account_id", "AZURE_STORAGE_ACCOUNT_ID"),
+        ("azure_storage_container_url", "AZURE_STORAGE_CONTAINER_URL"),
+        ("azure_subscription_ids", "AZURE_SUBSCRIPTION_IDS"),
+    ),
+    "status": (),
+    "audit": (),
+}
+
+
+def _env_name(field: str) -> str:
+    info = Settings.model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, str):
+        return alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return field.upper()
+
+
+def load_settings(role: Role | None = None, **overrides: object) -> Settings:
+    """Read and check settings; raise SettingsError listing every problem, one line each."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            name = _env_name(field) if field in Settings.model_fields else field
+            lines.append(f"{name}: {err['msg']}")
+        raise SettingsError("\n".join(lines)) from None
+    missing = [env for attr, env in _REQUIRED.get(role or "", ()) if not getattr(settings, attr)]
+    if role == "serve" and settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
+        missing.append("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
+    if missing:
+        raise SettingsError("\n".join(m if ":" in m else f"{m}: required for `vpncheck {role}`" for m in missing))
+    return settings

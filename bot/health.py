@@ -1,0 +1,49 @@
+"""/healthz, /readyz and /metrics for both roles (the bot mounts them beside Bolt; the worker serves them alone).
+
+Readiness means "can do useful work now": Redis answers PING and Slack answers auth.test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+Probe = Callable[[], Awaitable[None]]
+
+
+def add_health_routes(app: web.Application, probes: dict[str, Probe], *, timeout: float = 2.0) -> None:
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        results: dict[str, str] = {}
+        for name, probe in probes.items():
+            try:
+                await asyncio.wait_for(probe(), timeout)
+                results[name] = "ok"
+            except Exception as exc:
+                results[name] = f"{type(exc).__name__}: {exc}"[:200]
+        ready = all(v == "ok" for v in results.values())
+        return web.json_response({"ready": ready, "checks": results}, status=200 if ready else 503)
+
+    async def metrics(_: web.Request) -> web.Response:
+        resp = web.Response(body=generate_latest())
+        resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+        return resp
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+
+
+async def serve_health(probes: dict[str, Probe], host: str, port: int) -> web.AppRunner:
+    """Start a small server for a role that has no HTTP server of its own (the worker)."""
+    app = web.Application()
+    add_health_routes(app, probes)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

@@ -1,0 +1,93 @@
+"""Structured logs (structlog): JSON in production, readable in a terminal, secrets never written.
+
+Job ids travel in contextvars (`bind_job`) so every line a job causes carries its id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import Any
+
+import structlog
+
+# Slack tokens, bearer tokens / JWTs and Azure storage keys or SAS signatures.
+_SECRET_PATTERNS = [
+    re.compile(r"xox[abposr]-[A-Za-z0-9-]{6,}"),
+    re.compile(r"xapp-[A-Za-z0-9-]{6,}"),
+    re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
+    re.compile(r"(?i)(accountkey|sig|signature|client_secret|x-identity-header)=([^&;\s\"']+)"),
+]
+_SECRET_KEYS = {"token", "authorization", "signing_secret", "slack_bot_token", "slack_app_token", "password", "key"}
+
+
+def redact(text: str) -> str:
+    """Mask anything that looks like a credential; used on every log value."""
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: m.group(0)[:4] + "…[redacted]" if m.lastindex is None
+                           else f"{m.group(1)}=[redacted]", text)
+    return text
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: "[redacted]" if str(k).lower() in _SECRET_KEYS else _redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redact_value(v) for v in value)
+    return value
+
+
+def _redact_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in list(event_dict):
+        if key.lower() in _SECRET_KEYS:
+            event_dict[key] = "[redacted]"
+        else:
+            event_dict[key] = _redact_value(event_dict[key])
+    return event_dict
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json", stream: Any = None) -> None:
+    """Route structlog and stdlib logging (SDKs) through one redacting pipeline."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        _redact_processor,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(processors=[
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer], foreign_pre_chain=shared))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # The Azure SDK logs every HTTP request at INFO: keep that for DEBUG only.
+    logging.getLogger("azure").setLevel(logging.WARNING if level != "DEBUG" else logging.DEBUG)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+@contextmanager
+def bind_job(job_id: str, **extra: Any) -> Iterator[None]:
+    """Attach a job id (and more) to every log line emitted inside the block."""
+    with structlog.contextvars.bound_contextvars(job_id=job_id, **extra):
+        yield
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,83 @@
+"""Redis key names of the job queue.
+
+Every key carries the same hash tag, `{prefix}`, so they all live in one Redis Cluster slot. That is what
+makes the Lua scripts legal on Redis Cluster / Azure Managed Redis (OSS cluster policy): a script may only
+touch keys of one slot, and ours discover keys at run time (the job popped from a queue, the lease of the
+subscription it belongs to), so no narrower tag could be declared up front. The cost — all queue traffic
+on one shard — is negligible for a chat bot (a handful of commands per check).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "vpncheck"
+
+    @property
+    def tag(self) -> str:
+        """Prefix with the hash tag; scripts receive it and build every other key from it."""
+        return "{" + self.prefix + "}"
+
+    @property
+    def ready(self) -> str:
+        """Sorted set: subscriptions with queued work and no lease, in round-robin order."""
+        return f"{self.tag}:ready"
+
+    @property
+    def leases(self) -> str:
+        """Sorted set: subscription -> lease expiry (queue clock), so expired leases are found cheaply."""
+        return f"{self.tag}:leases"
+
+    @property
+    def subs(self) -> str:
+        return f"{self.tag}:subs"
+
+    @property
+    def active(self) -> str:
+        """Hash: target key -> the job queued, running or reporting for it (merging)."""
+        return f"{self.tag}:active"
+
+    @property
+    def last(self) -> str:
+        """Hash: target key -> the last finished job (fresh-window answers)."""
+        return f"{self.tag}:last"
+
+    @property
+    def deliveries(self) -> str:
+        """Sorted set: 'job|thread' -> due time; cards owed for finished jobs, delivered without a lease."""
+        return f"{self.tag}:deliveries"
+
+    @property
+    def wake(self) -> str:
+        """List workers block on (BLPOP) so new work is picked up without polling hard."""
+        return f"{self.tag}:wake"
+
+    def lease(self, subscription: str) -> str:
+        return f"{self.tag}:lease:{subscription}"
+
+    def queue(self, subscription: str) -> str:
+        return f"{self.tag}:q:{subscription}"
+
+    def durations(self, subscription: str) -> str:
+        return f"{self.tag}:durations:{subscription}"
+
+    def job(self, job_id: str) -> str:
+        return f"{self.tag}:job:{job_id}"
+
+    def requesters(self, job_id: str) -> str:
+        return f"{self.job(job_id)}:req"
+
+    def threads(self, job_id: str) -> str:
+        return f"{self.job(job_id)}:threads"
+
+    def delivered(self, job_id: str) -> str:
+        return f"{self.job(job_id)}:delivered"
+
+    def reused(self, job_id: str) -> str:
+        return f"{self.job(job_id)}:reused"
+
+    def history(self, target_key: str) -> str:
+        return f"{self.tag}:history:{target_key}"

@@ -1,0 +1,73 @@
+"""What the queue hands out: job records, submission answers, claims."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from bot.models import Report, Requester, Target
+
+JobState = Literal["queued", "running", "reporting", "done", "failed"]
+Outcome = Literal["queued", "merged", "fresh"]
+ACTIVE_STATES: frozenset[str] = frozenset({"queued", "running", "reporting"})
+
+
+class LeaseLost(RuntimeError):
+    """This worker's lease (fencing token) is no longer current: it must stop touching the job."""
+
+
+class JobRecord(BaseModel):
+    """One troubleshoot request and everyone waiting for it.
+
+    Stored in Redis as a hash (scalar fields, JSON sub-values) plus a list of requesters and sets of thread
+    keys, so Lua can update single fields atomically without re-encoding the whole record.
+    """
+
+    id: str
+    target: Target
+    query: str
+    state: JobState
+    requesters: list[Requester] = Field(default_factory=list)
+    delivered: set[str] = Field(default_factory=set)  # thread keys that have their card
+    reused: set[str] = Field(default_factory=set)  # thread keys answered from a fresh earlier result
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    attempts: int = 0  # claims, including takeovers after a crash; graceful hand-backs do not count
+    operation: dict[str, str] = Field(default_factory=dict)  # the engine's checkpoint (continuation token...)
+    report: Report | None = None
+    owner: str | None = None  # worker holding the lease now
+
+    @property
+    def subscription_id(self) -> str:
+        return self.target.subscription_id
+
+    def pending_requesters(self) -> list[Requester]:
+        """Requesters whose thread has no card yet, one per thread, in arrival order."""
+        seen: set[str] = set(self.delivered)
+        out: list[Requester] = []
+        for r in self.requesters:
+            if r.thread_key not in seen:
+                seen.add(r.thread_key)
+                out.append(r)
+        return out
+
+
+class Submission(BaseModel):
+    job_id: str
+    outcome: Outcome
+    position: int  # 0 = running now, 1 = next, ...
+    estimated_wait: float | None = None  # seconds; None until this subscription has finished a job
+    report: Report | None = None  # set for "fresh": the earlier result this request is answered with
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A lease on one subscription for one job; `fence` orders owners so a stale one is refused."""
+
+    job_id: str
+    fence: str
+    subscription_id: str
+    first_start: bool  # the job went from queued to running (not a takeover)

@@ -1,0 +1,212 @@
+"""The queue's Lua scripts: every step that touches more than one key runs atomically inside Redis.
+
+Times are the queue's injected clock, passed in by the caller (never Redis' own clock), so lease expiry is
+deterministic under test and consistent across hosts. Floats travel as strings: Redis truncates Lua numbers
+to integers in replies. ARGV[1] is always the hash-tagged prefix (see keys.py for why one tag).
+"""
+
+from __future__ import annotations
+
+_PRELUDE = """
+local P = ARGV[1]
+local function K(...) return P .. ':' .. table.concat({...}, ':') end
+local function wake()
+  redis.call('RPUSH', K('wake'), '1')
+  redis.call('LTRIM', K('wake'), -8, -1)
+end
+local function lease_ok(sub, fence, now)
+  local f = redis.call('HMGET', K('lease', sub), 'fence', 'expires')
+  if f[1] ~= fence then return false end
+  return tonumber(f[2]) > now
+end
+local function make_ready(sub, front)
+  local rr = redis.call('INCR', K('rr'))
+  if front then rr = -rr end
+  redis.call('ZADD', K('ready'), rr, sub)
+  wake()
+end
+local function release(sub)
+  redis.call('DEL', K('lease', sub))
+  redis.call('ZREM', K('leases'), sub)
+end
+local function follow_ttl(jid, suffix)
+  local ttl = redis.call('PTTL', K('job', jid))
+  if ttl > 0 then redis.call('PEXPIRE', K('job', jid, suffix), ttl) end
+end
+"""
+
+# ARGV: P, target_key, subscription, new_job_id, target_json, query, requester_json, thread_key, now,
+#       fresh_window. Returns {outcome, job_id, state}.
+SUBMIT = _PRELUDE + """
+local tkey, sub, jid = ARGV[2], ARGV[3], ARGV[4]
+local req_json, thread = ARGV[7], ARGV[8]
+local now, fresh = tonumber(ARGV[9]), tonumber(ARGV[10])
+local function attach(id)
+  if redis.call('SADD', K('job', id, 'threads'), thread) == 1 then
+    redis.call('RPUSH', K('job', id, 'req'), req_json)
+    return true
+  end
+  return false
+end
+local active = redis.call('HGET', K('active'), tkey)
+if active then
+  local state = redis.call('HGET', K('job', active), 'state')
+  if state == 'queued' or state == 'running' or state == 'reporting' then
+    attach(active)
+    return {'merged', active, state}
+  end
+end
+local last = redis.call('HGET', K('last'), tkey)
+if last and fresh > 0 then
+  local f = redis.call('HMGET', K('job', last), 'state', 'finished_at', 'reusable')
+  if f[1] == 'done' and f[3] == '1' and now - tonumber(f[2]) <= fresh then
+    if attach(last) then
+      redis.call('SADD', K('job', last, 'reused'), thread)
+      redis.call('ZADD', K('deliveries'), now, last .. '|' .. thread)
+      for _, s in ipairs({'threads', 'req', 'reused'}) do follow_ttl(last, s) end
+      wake()
+    end
+    return {'fresh', last, 'done'}
+  end
+end
+local jk = K('job', jid)
+redis.call('HSET', jk, 'id', jid, 'target', ARGV[5], 'target_key', tkey, 'sub', sub, 'query', ARGV[6],
+  'state', 'queued', 'created_at', ARGV[9], 'attempts', 0, 'operation', '{}', 'fence', '', 'owner', '')
+attach(jid)
+redis.call('HSET', K('active'), tkey, jid)
+redis.call('RPUSH', K('q', sub), jid)
+redis.call('SADD', K('subs'), sub)
+redis.call('ZADD', K('history', tkey), now, jid)
+if redis.call('EXISTS', K('lease', sub)) == 0 and not redis.call('ZSCORE', K('ready'), sub) then
+  make_ready(sub, false)
+end
+return {'queued', jid, 'queued'}
+"""
+
+# ARGV: P, owner, now, expires. Reaps expired leases (their job goes back to the head of its queue, to be
+# resumed), then leases the longest-waiting ready subscription and pops its oldest job.
+# Returns {job_id, fence, first_start, subscription} or nil.
+CLAIM = _PRELUDE + """
+local owner, now, expires = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local expired = redis.call('ZRANGEBYSCORE', K('leases'), '-inf', now, 'LIMIT', 0, 100)
+for _, sub in ipairs(expired) do
+  local jid = redis.call('HGET', K('lease', sub), 'job')
+  release(sub)
+  if jid and redis.call('EXISTS', K('job', jid)) == 1 then
+    redis.call('LPUSH', K('q', sub), jid)
+    redis.call('HSET', K('job', jid), 'owner', '')
+  end
+  if redis.call('LLEN', K('q', sub)) > 0 then make_ready(sub, true) end
+end
+while true do
+  local popped = redis.call('ZPOPMIN', K('ready'))
+  if #popped == 0 then return false end
+  local sub = popped[1]
+  local jid = redis.call('LPOP', K('q', sub))
+  if jid and redis.call('EXISTS', K('job', jid)) == 1 then
+    local jk = K('job', jid)
+    local fence = tostring(redis.call('INCR', K('fence')))
+    redis.call('HSET', K('lease', sub), 'job', jid, 'fence', fence, 'owner', owner, 'expires', expires,
+      'since', ARGV[3])
+    redis.call('ZADD', K('leases'), expires, sub)
+    local first = '0'
+    if redis.call('HGET', jk, 'state') == 'queued' then
+      first = '1'
+      redis.call('HSET', jk, 'state', 'running', 'started_at', ARGV[3])
+    end
+    redis.call('HSET', jk, 'fence', fence, 'owner', owner)
+    redis.call('HINCRBY', jk, 'attempts', 1)
+    return {jid, fence, first, sub}
+  end
+end
+"""
+
+# ARGV: P, subscription, fence, now, expires. Returns 1 when the lease is still ours (and now extended).
+RENEW = _PRELUDE + """
+local sub, fence, now, expires = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+if not lease_ok(sub, fence, now) then return 0 end
+redis.call('HSET', K('lease', sub), 'expires', expires)
+redis.call('ZADD', K('leases'), expires, sub)
+return 1
+"""
+
+# ARGV: P, subscription, fence, now, expires, job_id, operation_json. Fenced checkpoint (renews the lease).
+SAVE_OPERATION = RENEW.replace(
+    "return 1\n",
+    "redis.call('HSET', K('job', ARGV[6]), 'operation', ARGV[7])\nreturn 1\n",
+)
+
+# ARGV: P, subscription, fence, now, expires, job_id, report_json, reusable ('1'/'0'), outcome.
+STORE_REPORT = RENEW.replace(
+    "return 1\n",
+    "redis.call('HSET', K('job', ARGV[6]), 'report', ARGV[7], 'reusable', ARGV[8], 'outcome', ARGV[9],\n"
+    "  'state', 'reporting')\nreturn 1\n",
+)
+
+# ARGV: P, subscription, fence, now, job_id, retention_seconds, handoff ('1'/'0').
+# Finishes the job only when every requester's thread has its card (or, with handoff, is owed one in the
+# delivery queue); then releases the lease and puts the subscription at the back of the round-robin.
+FINISH = _PRELUDE + """
+local sub, fence, now, jid = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local retention, handoff = tonumber(ARGV[6]), ARGV[7]
+if not lease_ok(sub, fence, now) then return {'lost'} end
+local jk = K('job', jid)
+local pending = redis.call('SDIFF', K('job', jid, 'threads'), K('job', jid, 'delivered'))
+if #pending > 0 then
+  if handoff ~= '1' then
+    table.insert(pending, 1, 'pending')
+    return pending
+  end
+  for _, thread in ipairs(pending) do
+    redis.call('ZADD', K('deliveries'), 'NX', now, jid .. '|' .. thread)
+  end
+end
+local f = redis.call('HMGET', jk, 'outcome', 'started_at', 'target_key')
+redis.call('HSET', jk, 'state', f[1] or 'done', 'finished_at', ARGV[4], 'owner', '')
+if f[2] then
+  redis.call('LPUSH', K('durations', sub), tostring(now - tonumber(f[2])))
+  redis.call('LTRIM', K('durations', sub), 0, 19)
+end
+if redis.call('HGET', K('active'), f[3]) == jid then redis.call('HDEL', K('active'), f[3]) end
+redis.call('HSET', K('last'), f[3], jid)
+if retention > 0 then
+  local ms = math.floor(retention * 1000)
+  redis.call('ZREMRANGEBYSCORE', K('history', f[3]), '-inf', '(' .. tostring(now - retention))
+  redis.call('PEXPIRE', K('history', f[3]), ms)
+  redis.call('PEXPIRE', jk, ms)
+  for _, s in ipairs({'req', 'threads', 'delivered', 'reused'}) do redis.call('PEXPIRE', K('job', jid, s), ms) end
+end
+release(sub)
+if redis.call('LLEN', K('q', sub)) > 0 then make_ready(sub, false) else redis.call('SREM', K('subs'), sub) end
+return {'done'}
+"""
+
+# ARGV: P, subscription, fence, job_id. Graceful shutdown: the job goes back to the head of its queue and
+# the subscription to the front of the round-robin, so another worker resumes it at once.
+HAND_BACK = _PRELUDE + """
+local sub, fence, jid = ARGV[2], ARGV[3], ARGV[4]
+if redis.call('HGET', K('lease', sub), 'fence') ~= fence then return 0 end
+release(sub)
+redis.call('LPUSH', K('q', sub), jid)
+redis.call('HSET', K('job', jid), 'owner', '')
+redis.call('HINCRBY', K('job', jid), 'attempts', -1)
+make_ready(sub, true)
+return 1
+"""
+
+# ARGV: P, job_id, thread_key. Records a posted card; a fact, so not fenced (the post was checked before).
+MARK_DELIVERED = _PRELUDE + """
+local jid, thread = ARGV[2], ARGV[3]
+redis.call('SADD', K('job', jid, 'delivered'), thread)
+follow_ttl(jid, 'delivered')
+redis.call('ZREM', K('deliveries'), jid .. '|' .. thread)
+return 1
+"""
+
+# ARGV: P, now, visible_until, limit. Takes due deliveries and hides them until visible_until, so a worker
+# that dies while posting leaves them to be retried by another. Returns the 'job|thread' members.
+CLAIM_DELIVERIES = _PRELUDE + """
+local due = redis.call('ZRANGEBYSCORE', K('deliveries'), '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
+for _, member in ipairs(due) do redis.call('ZADD', K('deliveries'), 'XX', ARGV[3], member) end
+return due
+"""

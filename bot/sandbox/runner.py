@@ -1,0 +1,125 @@
+"""Starts every local stand-in and says how to point vpncheck at them (`vpncheck sandbox`, demo, tests).
+
+The settings it prints are the production settings with local endpoints: nothing in the bot knows it
+is talking to a sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+from contextlib import AsyncExitStack
+from pathlib import Path
+from types import TracebackType
+
+from azure.storage.blob.aio import BlobServiceClient
+
+from bot.sandbox.arm import ArmSimulator
+from bot.sandbox.identity import IdentityEndpoint
+from bot.sandbox.processes import Azurite, RedisServer
+from bot.sandbox.scenarios import Catalogue, load_catalogue
+from bot.sandbox.slack_api import SlackEmulator
+from bot.sandbox.tls import SandboxTLS, make_tls
+
+LOG_CONTAINER = "vpnlogs"
+SANDBOX_POLICY = Path(__file__).with_name("policy.yaml")
+
+
+class Sandbox:
+    """All stand-ins, on free ports, with their data under one folder."""
+
+    def __init__(self, workdir: Path | None = None, *, operation_seconds: float = 1.0,
+                 redis: RedisServer | None = None, azurite: Azurite | None = None) -> None:
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="vpncheck-sandbox-"))
+        self.operation_seconds = operation_seconds
+        self.signing_secret = secrets.token_hex(16)
+        self.bot_token = "xoxb-sandbox-" + secrets.token_hex(8)
+        self.app_token = "xapp-sandbox-" + secrets.token_hex(8)
+        self.catalogue: Catalogue = load_catalogue()
+        self._stack = AsyncExitStack()
+        self._own_redis = redis is None
+        self._own_azurite = azurite is None
+        self.redis = redis
+        self.azurite = azurite
+        self.tls: SandboxTLS | None = None
+
+    async def __aenter__(self) -> Sandbox:
+        self.tls = make_tls(self.workdir / "tls")
+        os.environ.update(self.tls.env())  # this process writes to Azurite over HTTPS too
+        if self.redis is None:
+            self.redis = await asyncio.to_thread(RedisServer(self.workdir / "redis").start)
+            self._stack.callback(self.redis.stop)
+        if self.azurite is None:
+            self.azurite = await asyncio.to_thread(Azurite(self.workdir / "azurite", self.tls).start)
+            self._stack.callback(self.azurite.stop)
+        await self._create_container()
+        self.identity = await self._stack.enter_async_context(IdentityEndpoint())
+        self.arm = await self._stack.enter_async_context(ArmSimulator(
+            self.catalogue, tls=self.tls, blob_connection_string=self.azurite.connection_string,
+            operation_seconds=self.operation_seconds,
+        ))
+        self.slack = await self._stack.enter_async_context(
+            SlackEmulator(bot_token=self.bot_token, app_token=self.app_token)
+        )
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self._stack.aclose()
+
+    async def _create_container(self) -> None:
+        assert self.azurite is not None
+        async with BlobServiceClient.from_connection_string(self.azurite.connection_string) as svc:
+            container = svc.get_container_client(LOG_CONTAINER)
+            if not await container.exists():
+                await container.create_container()
+
+    @property
+    def container_url(self) -> str:
+        assert self.azurite is not None
+        return f"{self.azurite.blob_endpoint}/{LOG_CONTAINER}"
+
+    def env(self) -> dict[str, str]:
+        """The production settings, pointed at the stand-ins."""
+        assert self.redis is not None and self.tls is not None
+        env = {
+            "REDIS_URL": self.redis.url,
+            "SLACK_BOT_TOKEN": self.bot_token,
+            "SLACK_SIGNING_SECRET": self.signing_secret,
+            "SLACK_API_URL": self.slack.api_url,
+            "AZURE_ARM_ENDPOINT": self.arm.url,
+            "AZURE_SUBSCRIPTION_IDS": ",".join(self.catalogue.subscription_ids()),
+            "AZURE_STORAGE_ACCOUNT_ID": self.catalogue.storage_account_id,
+            "AZURE_STORAGE_CONTAINER_URL": self.container_url,
+            "VPNCHECK_POLICY_FILE": str(SANDBOX_POLICY),
+            "VPNCHECK_POLL_INTERVAL": str(max(0.05, min(2.0, self.operation_seconds / 5))),
+            "VPNCHECK_LEASE_TTL": "5",
+            **self.identity.env(),
+            **self.tls.env(),
+        }
+        return env
+
+
+def _print_env(env: dict[str, str]) -> None:
+    print("# vpncheck sandbox is up. Point the bot at it with:")
+    for key, value in env.items():
+        print(f"export {key}={value}")
+    print("# then, in two more shells: vpncheck serve   |   vpncheck worker")
+    print("# Ctrl-C stops every stand-in.", flush=True)
+
+
+async def run_sandbox_forever(*, operation_seconds: float) -> int:
+    from bot.sandbox.processes import MissingTool
+
+    try:
+        async with Sandbox(operation_seconds=operation_seconds) as sandbox:
+            _print_env(sandbox.env())
+            await asyncio.Event().wait()
+    except MissingTool as exc:
+        print(f"vpncheck sandbox: {exc}")
+        return 2
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
+    return 0

@@ -1,0 +1,63 @@
+"""`vpncheck serve`: Bolt over HTTP (PORT, /slack/events) or Socket Mode, plus health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from aiohttp import web
+
+from bot.app import build_app
+from bot.config import Settings
+from bot.health import add_health_routes, serve_health
+from bot.logging import configure_logging, get_logger
+from bot.queue import check_redis_config
+from bot.services import Services
+
+log = get_logger("vpncheck.serve")
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_serve(settings: Settings) -> int:
+    configure_logging(settings.log_level, settings.log_format)
+    svc = Services.create(settings)
+    for warning in await check_redis_config(svc.redis):
+        log.warning("redis_config", problem=warning)
+    app = build_app(svc)
+
+    async def redis_ok() -> None:
+        await svc.redis.ping()
+
+    async def slack_ok() -> None:
+        await svc.slack.auth_test()
+
+    probes = {"redis": redis_ok, "slack": slack_ok}
+    stop = _stop_event()
+    if settings.slack_app_token:
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(app, settings.slack_app_token, web_client=svc.slack)
+        health = await serve_health(probes, "0.0.0.0", settings.port)
+        await handler.connect_async()
+        log.info("serving", mode="socket", port=settings.port)
+        await stop.wait()
+        await handler.close_async()
+        await health.cleanup()
+    else:
+        web_app = app.web_app(path="/slack/events")
+        add_health_routes(web_app, probes)
+        runner = web.AppRunner(web_app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "0.0.0.0", settings.port).start()
+        log.info("serving", mode="http", port=settings.port, path="/slack/events")
+        await stop.wait()
+        await runner.cleanup()
+    await svc.aclose()
+    return 0

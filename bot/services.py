@@ -1,0 +1,61 @@
+"""Everything a process needs, built once from Settings and shared by handlers and the worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.audit import AuditLog
+from bot.config import Settings
+from bot.engine import CheckEngine
+from bot.policy import Policy
+from bot.policy_groups import UserGroupCache
+from bot.queue import JobQueue
+from bot.slack_web import make_web_client
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: aioredis.Redis
+    queue: JobQueue
+    engine: CheckEngine
+    policy: Policy
+    groups: UserGroupCache
+    audit: AuditLog
+    slack: AsyncWebClient
+
+    @classmethod
+    def create(cls, settings: Settings) -> Services:
+        redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=False)
+        slack = make_web_client(settings.slack_bot_token, settings.slack_api_url)
+        return cls(
+            settings=settings,
+            redis=redis,
+            queue=JobQueue(
+                redis,
+                lease_ttl=settings.lease_ttl,
+                fresh_window=settings.fresh_window,
+                retention=settings.retention_seconds,
+            ),
+            engine=CheckEngine(
+                arm_endpoint=settings.azure_arm_endpoint,
+                subscription_ids=settings.azure_subscription_ids,
+                aliases=settings.aliases,
+                storage_account_id=settings.azure_storage_account_id,
+                storage_container_url=settings.azure_storage_container_url,
+                poll_interval=settings.poll_interval,
+                operation_timeout=settings.operation_timeout,
+                log_max_bytes=settings.log_max_bytes,
+            ),
+            policy=Policy.load(settings.policy_file) if settings.policy_file else Policy.deny_all(),
+            groups=UserGroupCache(slack),
+            audit=AuditLog(redis),
+            slack=slack,
+        )
+
+    async def aclose(self) -> None:
+        await self.engine.aclose()
+        await self.redis.aclose()

@@ -1,0 +1,54 @@
+"""The one way the bot builds its Slack Web API client: pointed at SLACK_API_URL, retrying like a good citizen.
+
+slack_sdk retries nothing by default; 429 (with Retry-After), 5xx and dropped connections are all
+transient on Slack's side, so every call gets bounded retries and each retry is counted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import metrics
+
+
+class _Counted(AsyncRetryHandler):
+    """Wraps a handler to count retries per method in Prometheus."""
+
+    def __init__(self, inner: AsyncRetryHandler) -> None:
+        super().__init__(max_retry_count=inner.max_retry_count, interval_calculator=inner.interval_calculator)
+        self.inner = inner
+
+    async def _can_retry_async(
+        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        ok = await self.inner._can_retry_async(state=state, request=request, response=response, error=error)
+        if ok:
+            metrics.SLACK_RETRIES.labels(request.url.rsplit("/", 1)[-1]).inc()
+        return ok
+
+    async def prepare_for_next_attempt_async(
+        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        await self.inner.prepare_for_next_attempt_async(state=state, request=request, response=response, error=error)
+
+
+def make_web_client(token: str, api_url: str, **kwargs: Any) -> AsyncWebClient:
+    handlers: list[AsyncRetryHandler] = [
+        _Counted(AsyncRateLimitErrorRetryHandler(max_retry_count=5)),
+        _Counted(AsyncServerErrorRetryHandler(max_retry_count=3)),
+        _Counted(AsyncConnectionErrorRetryHandler(max_retry_count=3)),
+    ]
+    return AsyncWebClient(token=token, base_url=api_url, retry_handlers=handlers, **kwargs)

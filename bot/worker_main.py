@@ -1,0 +1,59 @@
+"""`vpncheck worker`: the queue worker with the real engine and Slack, plus health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from contextlib import suppress
+
+from bot import metrics
+from bot.config import Settings
+from bot.delivery import SlackJobHandler
+from bot.health import serve_health
+from bot.logging import configure_logging, get_logger
+from bot.queue import check_redis_config
+from bot.serve import _stop_event
+from bot.services import Services
+from bot.worker import Worker
+
+log = get_logger("vpncheck.worker")
+
+
+async def _export_depth(svc: Services, stop: asyncio.Event) -> None:
+    """Keep the queue-depth gauge fresh for Prometheus / autoscalers."""
+    while not stop.is_set():
+        with suppress(Exception):
+            for sub, depth in (await svc.queue.depth()).items():
+                metrics.QUEUE_DEPTH.labels(sub).set(depth)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 15)
+
+
+async def run_worker(settings: Settings) -> int:
+    configure_logging(settings.log_level, settings.log_format)
+    svc = Services.create(settings)
+    for warning in await check_redis_config(svc.redis):
+        log.warning("redis_config", problem=warning)
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+
+    async def redis_ok() -> None:
+        await svc.redis.ping()
+
+    async def slack_ok() -> None:
+        await svc.slack.auth_test()
+
+    health = None
+    if settings.metrics_port:
+        health = await serve_health({"redis": redis_ok, "slack": slack_ok}, "0.0.0.0", settings.metrics_port)
+    stop = _stop_event()
+    worker = Worker(svc.queue, SlackJobHandler(svc), worker_id=worker_id, concurrency=settings.worker_concurrency)
+    log.info("worker_started", worker_id=worker_id, concurrency=settings.worker_concurrency)
+    depth_task = asyncio.create_task(_export_depth(svc, stop))
+    await worker.run(stop)
+    depth_task.cancel()
+    if health:
+        await health.cleanup()
+    await svc.aclose()
+    log.info("worker_stopped", worker_id=worker_id)
+    return 0

@@ -1,0 +1,46 @@
+"""Card buttons: Re-run, Logs, and the link buttons (Slack sends an action for those too: ack them)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.buttons import ButtonContext, handle_logs, handle_rerun, record_link
+from bot.services import Services
+
+
+def _context(body: dict[str, Any]) -> ButtonContext:
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    action = body["actions"][0]
+    return ButtonContext(
+        user_id=body["user"]["id"],
+        channel_id=container.get("channel_id") or (body.get("channel") or {}).get("id", ""),
+        # container.thread_ts is undocumented: fall back to the message's thread, then the message itself
+        thread_ts=container.get("thread_ts") or message.get("thread_ts") or message.get("ts") or "",
+        value=action.get("value") or "",
+        action_ts=action.get("action_ts") or "",
+        message_ts=container.get("message_ts") or message.get("ts") or "",
+        team_id=(body.get("team") or {}).get("id"),
+    )
+
+
+def register(app: AsyncApp, svc: Services) -> None:
+    @app.action("vpncheck_rerun")
+    async def rerun(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        for reply in await handle_rerun(svc, _context(body)):
+            await respond(response_type="ephemeral", replace_original=False, **reply)
+
+    @app.action("vpncheck_logs")
+    async def logs(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        for reply in await handle_logs(svc, _context(body)):
+            await respond(response_type="ephemeral", replace_original=False, **reply)
+
+    @app.action(re.compile(r"^vpncheck_(link_\d+|portal)$"))
+    async def link(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await record_link(svc, _context(body), body["actions"][0].get("action_id", ""))
