@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from bot.audit import AuditEvent
 from bot.command_runner import Reply
 from bot.intake import CheckRequest, submit_check, user_may_use_bot
 from bot.logging import get_logger
+from bot.logs import excerpt
 from bot.services import Services
 from bot.slack_events import first_delivery
 
@@ -36,10 +38,17 @@ async def handle_rerun(svc: Services, ctx: ButtonContext) -> list[Reply]:
     # A double click sends two actions for the same card: only the first queues.
     if not await first_delivery(svc.redis, f"rerun:{ctx.channel_id}:{ctx.message_ts}:{ctx.user_id}", ttl=60):
         return [{"text": "⏳ Already re-running this check."}]
-    result = await submit_check(svc, CheckRequest(
-        query=ctx.value, user_id=ctx.user_id, channel_id=ctx.channel_id, team_id=ctx.team_id,
-        thread_ts=ctx.thread_ts, source="rerun",
-    ))
+    result = await submit_check(
+        svc,
+        CheckRequest(
+            query=ctx.value,
+            user_id=ctx.user_id,
+            channel_id=ctx.channel_id,
+            team_id=ctx.team_id,
+            thread_ts=ctx.thread_ts,
+            source="rerun",
+        ),
+    )
     return [{"text": result.text}]
 
 
@@ -57,9 +66,7 @@ async def handle_logs(svc: Services, ctx: ButtonContext) -> list[Reply]:
         return [{"text": "The logs are already being uploaded to this thread."}]
     blob_name = job.report.logs.blob_name
     data = await svc.engine.fetch_log_zip(blob_name)
-    from bot.logs import excerpt
-
-    summary = excerpt(data)
+    summary = await asyncio.to_thread(excerpt, data)  # a large zip takes seconds: keep the loop free
     await svc.slack.files_upload_v2(
         channel=ctx.channel_id,
         thread_ts=ctx.thread_ts,
@@ -78,7 +85,16 @@ async def record_link(svc: Services, ctx: ButtonContext, action_id: str) -> None
 
 
 async def _audit(svc: Services, ctx: ButtonContext, action: str, outcome: str) -> None:
-    await svc.audit.record(AuditEvent(
-        at=time.time(), kind="button", user_id=ctx.user_id, channel_id=ctx.channel_id, action=action,
-        target=ctx.value, outcome=outcome, detail="", job_id=None,
-    ))
+    await svc.audit.record(
+        AuditEvent(
+            at=time.time(),
+            kind="button",
+            user_id=ctx.user_id,
+            channel_id=ctx.channel_id,
+            action=action,
+            target=ctx.value,
+            outcome=outcome,
+            detail="",
+            job_id=None,
+        )
+    )

@@ -22,13 +22,19 @@ def _settings(role: Role) -> Settings:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vpncheck", description="Azure VPN troubleshoot from Slack and the shell.")
+    p = argparse.ArgumentParser(
+        prog="vpncheck", description="Azure VPN troubleshoot from Slack and the shell."
+    )
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the Slack bot (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN)")
     sub.add_parser("worker", help="run the queue worker")
-    sb = sub.add_parser("sandbox", help="start every local stand-in and print the settings that point at them")
+    sb = sub.add_parser(
+        "sandbox", help="start every local stand-in and print the settings that point at them"
+    )
     sb.add_argument("--operation-seconds", type=float, default=5.0, help="simulated troubleshoot duration")
-    demo = sub.add_parser("demo", help="sandbox + bot + worker, play scripted /vpncheck requests, print threads")
+    demo = sub.add_parser(
+        "demo", help="sandbox + bot + worker, play scripted /vpncheck requests, print threads"
+    )
     demo.add_argument("--operation-seconds", type=float, default=1.5, help="simulated troubleshoot duration")
     demo.add_argument("--scenario", action="append", help="only these scenario targets (repeatable)")
     chk = sub.add_parser("check", help="run one troubleshoot from the terminal, without Slack")

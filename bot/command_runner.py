@@ -61,10 +61,17 @@ async def run_command(svc: Services, cmd: Command, ctx: CommandContext) -> list[
     if isinstance(cmd, Check):
         lines = []
         for query in cmd.targets:
-            result = await submit_check(svc, CheckRequest(
-                query=query, user_id=ctx.user_id, channel_id=ctx.channel_id, team_id=ctx.team_id,
-                thread_ts=ctx.thread_ts, source=ctx.source,
-            ))
+            result = await submit_check(
+                svc,
+                CheckRequest(
+                    query=query,
+                    user_id=ctx.user_id,
+                    channel_id=ctx.channel_id,
+                    team_id=ctx.team_id,
+                    thread_ts=ctx.thread_ts,
+                    source=ctx.source,
+                ),
+            )
             lines.append(result.text)
         return [{"text": "\n".join(lines)}]
     if isinstance(cmd, Status):
@@ -83,7 +90,16 @@ async def run_command(svc: Services, cmd: Command, ctx: CommandContext) -> list[
 
 
 async def _audit(svc: Services, ctx: CommandContext, action: str, target: str, outcome: str) -> None:
-    await svc.audit.record(AuditEvent(
-        at=time.time(), kind=ctx.source, user_id=ctx.user_id, channel_id=ctx.channel_id, action=action,
-        target=target, outcome=outcome, detail="", job_id=None,
-    ))
+    await svc.audit.record(
+        AuditEvent(
+            at=time.time(),
+            kind=ctx.source,
+            user_id=ctx.user_id,
+            channel_id=ctx.channel_id,
+            action=action,
+            target=target,
+            outcome=outcome,
+            detail="",
+            job_id=None,
+        )
+    )

@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535, validation_alias="PORT")
 
     # --- Azure ---------------------------------------------------------------------------------
-    azure_arm_endpoint: str = Field(default="https://management.azure.com", validation_alias="AZURE_ARM_ENDPOINT")
+    azure_arm_endpoint: str = Field(
+        default="https://management.azure.com", validation_alias="AZURE_ARM_ENDPOINT"
+    )
     azure_subscription_ids: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="AZURE_SUBSCRIPTION_IDS"
     )
@@ -45,7 +47,9 @@ class Settings(BaseSettings):
     azure_storage_container_url: str = Field(default="", validation_alias="AZURE_STORAGE_CONTAINER_URL")
 
     # --- Behaviour -----------------------------------------------------------------------------
-    aliases: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict, validation_alias="VPNCHECK_ALIASES")
+    aliases: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, validation_alias="VPNCHECK_ALIASES"
+    )
     policy_file: Path | None = Field(default=None, validation_alias="VPNCHECK_POLICY_FILE")
     poll_interval: float = Field(default=10.0, gt=0, le=300, validation_alias="VPNCHECK_POLL_INTERVAL")
     operation_timeout: float = Field(default=900.0, gt=0, validation_alias="VPNCHECK_OPERATION_TIMEOUT")
@@ -59,7 +63,9 @@ class Settings(BaseSettings):
     portal_url: str = Field(default="https://portal.azure.com", validation_alias="VPNCHECK_PORTAL_URL")
 
     # --- Logging -------------------------------------------------------------------------------
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", validation_alias="LOG_LEVEL")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias="LOG_LEVEL"
+    )
     log_format: Literal["json", "console"] = Field(default="json", validation_alias="LOG_FORMAT")
 
     @field_validator("azure_subscription_ids", mode="before")
@@ -117,7 +123,9 @@ class Settings(BaseSettings):
     @classmethod
     def _container(cls, value: str) -> str:
         if value and not value.startswith("https://"):
-            raise ValueError("must be the https URL of the blob container, e.g. https://acct.blob.core.windows.net/vpnlogs")
+            raise ValueError(
+                "must be the https URL of the blob container, e.g. https://acct.blob.core.windows.net/vpnlogs"
+            )
         return value.rstrip("/")
 
     @property
@@ -171,5 +179,7 @@ def load_settings(role: Role | None = None, **overrides: object) -> Settings:
     if role == "serve" and settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
         missing.append("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
     if missing:
-        raise SettingsError("\n".join(m if ":" in m else f"{m}: required for `vpncheck {role}`" for m in missing))
+        raise SettingsError(
+            "\n".join(m if ":" in m else f"{m}: required for `vpncheck {role}`" for m in missing)
+        )
     return settings

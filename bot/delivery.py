@@ -36,7 +36,9 @@ class SlackJobHandler:
     async def started(self, job: JobRecord) -> None:
         with bind_job(job.id):
             metrics.OPERATIONS_STARTED.inc()
-            metrics.QUEUE_WAIT.labels(job.target.subscription_id).observe(max(0.0, time.time() - job.created_at))
+            metrics.QUEUE_WAIT.labels(job.target.subscription_id).observe(
+                max(0.0, time.time() - job.created_at)
+            )
             for req in job.requesters:
                 await self._edit_parent(job, req, "running", elapsed=0.0)
 
@@ -58,15 +60,25 @@ class SlackJobHandler:
             if not await self._card_already_posted(job, requester):
                 await self._post_card(job, report, requester, reused=reused)
             await self._edit_parent(job, requester, "done", report=report)
-            await self.svc.audit.record(AuditEvent(
-                at=time.time(), kind="result", user_id=requester.user_id, channel_id=requester.channel_id,
-                action="card", target=job.target.id, outcome=report.verdict.value,
-                detail=f"code={report.code} reused={reused}", job_id=job.id,
-            ))
+            await self.svc.audit.record(
+                AuditEvent(
+                    at=time.time(),
+                    kind="result",
+                    user_id=requester.user_id,
+                    channel_id=requester.channel_id,
+                    action="card",
+                    target=job.target.id,
+                    outcome=report.verdict.value,
+                    detail=f"code={report.code} reused={reused}",
+                    job_id=job.id,
+                )
+            )
 
     async def _post_card(self, job: JobRecord, report: Report, requester: Requester, *, reused: bool) -> None:
         queue_wait = (report.started_at - job.created_at) if report.started_at else None
-        run_time = (report.finished_at - report.started_at) if report.finished_at and report.started_at else None
+        run_time = (
+            (report.finished_at - report.started_at) if report.finished_at and report.started_at else None
+        )
         text, blocks = build_report_card(
             report,
             requested_by=sorted({r.user_id for r in job.requesters}),
@@ -79,8 +91,12 @@ class SlackJobHandler:
         )
         try:
             await self.svc.slack.chat_postMessage(
-                channel=requester.channel_id, thread_ts=requester.thread_ts, text=text, blocks=blocks,
-                unfurl_links=False, unfurl_media=False,
+                channel=requester.channel_id,
+                thread_ts=requester.thread_ts,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
                 metadata={"event_type": CARD_EVENT, "event_payload": {"job_id": job.id}},
             )
         except SlackApiError as exc:
@@ -90,33 +106,57 @@ class SlackJobHandler:
 
     async def _card_already_posted(self, job: JobRecord, requester: Requester) -> bool:
         cursor: str | None = None
-        for _ in range(20):  # bounded: a thread of 4,000 messages since the job started is past worrying about
+        for _ in range(
+            20
+        ):  # bounded: a thread of 4,000 messages since the job started is past worrying about
             resp = await self.svc.slack.conversations_replies(
-                channel=requester.channel_id, ts=requester.thread_ts, oldest=f"{job.created_at - 60:.6f}",
-                include_all_metadata=True, limit=200, cursor=cursor,
+                channel=requester.channel_id,
+                ts=requester.thread_ts,
+                oldest=f"{job.created_at - 60:.6f}",
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
             )
             for msg in resp.get("messages") or []:
                 meta: dict[str, Any] = msg.get("metadata") or {}
-                if meta.get("event_type") == CARD_EVENT and (meta.get("event_payload") or {}).get("job_id") == job.id:
+                if (
+                    meta.get("event_type") == CARD_EVENT
+                    and (meta.get("event_payload") or {}).get("job_id") == job.id
+                ):
                     return True
             cursor = ((resp.get("response_metadata") or {}).get("next_cursor")) or None
             if not cursor:
                 return False
         return False
 
-    async def _edit_parent(self, job: JobRecord, req: Requester, state: str, *, elapsed: float | None = None,
-                           report: Report | None = None) -> None:
+    async def _edit_parent(
+        self,
+        job: JobRecord,
+        req: Requester,
+        state: str,
+        *,
+        elapsed: float | None = None,
+        report: Report | None = None,
+    ) -> None:
         if not req.parent_ts:
             return
         others = sorted({r.user_id for r in job.requesters} - {req.user_id})
         text, blocks = build_parent(
-            target_label(job.target), req.user_id, state, position=None, estimated_wait=None,
-            elapsed=(report.finished_at - report.started_at) if report and report.finished_at
-            and report.started_at else elapsed,
-            verdict=report.verdict if report else None, extra_requesters=others,
+            target_label(job.target),
+            req.user_id,
+            state,
+            position=None,
+            estimated_wait=None,
+            elapsed=(report.finished_at - report.started_at)
+            if report and report.finished_at and report.started_at
+            else elapsed,
+            verdict=report.verdict if report else None,
+            extra_requesters=others,
         )
         try:
-            await self.svc.slack.chat_update(channel=req.channel_id, ts=req.parent_ts, text=text, blocks=blocks)
+            await self.svc.slack.chat_update(
+                channel=req.channel_id, ts=req.parent_ts, text=text, blocks=blocks
+            )
         except SlackApiError as exc:  # the parent is cosmetic: a failed edit must not block the card
             metrics.SLACK_ERRORS.labels("chat.update", str(exc.response.get("error"))).inc()
             log.warning("parent_update_failed", error=str(exc.response.get("error")))

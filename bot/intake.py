@@ -71,13 +71,27 @@ async def submit_check(svc: Services, req: CheckRequest) -> IntakeResult:
     parent_ts: str | None = None
     thread_ts = req.thread_ts
     if thread_ts is None:
-        text, blocks = build_parent(label, req.user_id, "queued", position=None, estimated_wait=None,
-                                    elapsed=None, verdict=None, extra_requesters=[])
+        text, blocks = build_parent(
+            label,
+            req.user_id,
+            "queued",
+            position=None,
+            estimated_wait=None,
+            elapsed=None,
+            verdict=None,
+            extra_requesters=[],
+        )
         posted = await svc.slack.chat_postMessage(channel=req.channel_id, text=text, blocks=blocks)
         parent_ts = thread_ts = str(posted["ts"])
 
-    requester = Requester(user_id=req.user_id, channel_id=req.channel_id, thread_ts=thread_ts,
-                          parent_ts=parent_ts, team_id=req.team_id, source=req.source)
+    requester = Requester(
+        user_id=req.user_id,
+        channel_id=req.channel_id,
+        thread_ts=thread_ts,
+        parent_ts=parent_ts,
+        team_id=req.team_id,
+        source=req.source,
+    )
     try:
         sub = await svc.queue.submit(target, requester, req.query, allow_fresh=req.source != "rerun")
     except Exception as exc:
@@ -88,12 +102,21 @@ async def submit_check(svc: Services, req: CheckRequest) -> IntakeResult:
         await _audit(svc, req, "error", str(exc), target)
         return IntakeResult(text=msg)
 
-    await _audit(svc, req, sub.outcome, f"job {sub.job_id} position {sub.position}", target, job_id=sub.job_id)
+    await _audit(
+        svc, req, sub.outcome, f"job {sub.job_id} position {sub.position}", target, job_id=sub.job_id
+    )
     status = describe_submission(sub, label)
     if parent_ts:
-        text, blocks = build_parent(label, req.user_id, "running" if sub.position == 0 else "queued",
-                                    position=sub.position or None, estimated_wait=sub.estimated_wait,
-                                    elapsed=None, verdict=None, extra_requesters=[])
+        text, blocks = build_parent(
+            label,
+            req.user_id,
+            "running" if sub.position == 0 else "queued",
+            position=sub.position or None,
+            estimated_wait=sub.estimated_wait,
+            elapsed=None,
+            verdict=None,
+            extra_requesters=[],
+        )
         await svc.slack.chat_update(channel=req.channel_id, ts=parent_ts, text=text, blocks=blocks)
     else:
         await svc.slack.chat_postMessage(channel=req.channel_id, thread_ts=thread_ts, text=status)
@@ -119,10 +142,24 @@ def _minutes(seconds: float | None) -> str:
     return f"{minutes} min"
 
 
-async def _audit(svc: Services, req: CheckRequest, outcome: str, detail: str, target: Target | None = None,
-                 job_id: str | None = None) -> None:
-    await svc.audit.record(AuditEvent(
-        at=time.time(), kind=req.source, user_id=req.user_id, channel_id=req.channel_id,
-        action="check", target=target.id if target else req.query, outcome=outcome, detail=detail,
-        job_id=job_id,
-    ))
+async def _audit(
+    svc: Services,
+    req: CheckRequest,
+    outcome: str,
+    detail: str,
+    target: Target | None = None,
+    job_id: str | None = None,
+) -> None:
+    await svc.audit.record(
+        AuditEvent(
+            at=time.time(),
+            kind=req.source,
+            user_id=req.user_id,
+            channel_id=req.channel_id,
+            action="check",
+            target=target.id if target else req.query,
+            outcome=outcome,
+            detail=detail,
+            job_id=job_id,
+        )
+    )

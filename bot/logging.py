@@ -22,14 +22,24 @@ _SECRET_PATTERNS = [
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
     re.compile(r"(?i)(accountkey|sig|signature|client_secret|x-identity-header)=([^&;\s\"']+)"),
 ]
-_SECRET_KEYS = {"token", "authorization", "signing_secret", "slack_bot_token", "slack_app_token", "password", "key"}
+_SECRET_KEYS = {
+    "token",
+    "authorization",
+    "signing_secret",
+    "slack_bot_token",
+    "slack_app_token",
+    "password",
+    "key",
+}
 
 
 def redact(text: str) -> str:
     """Mask anything that looks like a credential; used on every log value."""
     for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: m.group(0)[:4] + "…[redacted]" if m.lastindex is None
-                           else f"{m.group(1)}=[redacted]", text)
+        text = pattern.sub(
+            lambda m: m.group(0)[:4] + "…[redacted]" if m.lastindex is None else f"{m.group(1)}=[redacted]",
+            text,
+        )
     return text
 
 
@@ -37,7 +47,9 @@ def _redact_value(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {k: "[redacted]" if str(k).lower() in _SECRET_KEYS else _redact_value(v) for k, v in value.items()}
+        return {
+            k: "[redacted]" if str(k).lower() in _SECRET_KEYS else _redact_value(v) for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return type(value)(_redact_value(v) for v in value)
     return value
@@ -72,8 +84,12 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: Any = None
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(processors=[
-        structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer], foreign_pre_chain=shared))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            foreign_pre_chain=shared,
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -6,7 +6,9 @@ from prometheus_client import Counter, Gauge, Histogram
 
 QUEUE_DEPTH = Gauge("vpncheck_queue_depth", "Jobs waiting, per subscription", ["subscription"])
 QUEUE_WAIT = Histogram(
-    "vpncheck_queue_wait_seconds", "Time from request to the Azure operation's start", ["subscription"],
+    "vpncheck_queue_wait_seconds",
+    "Time from request to the Azure operation's start",
+    ["subscription"],
     buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800),
 )
 OPERATIONS_STARTED = Counter("vpncheck_operations_started_total", "Azure troubleshoot operations started")
@@ -14,7 +16,8 @@ OPERATIONS_FINISHED = Counter(
     "vpncheck_operations_finished_total", "Checks finished, by verdict and Azure code", ["verdict", "code"]
 )
 OPERATION_DURATION = Histogram(
-    "vpncheck_operation_duration_seconds", "Azure troubleshoot duration",
+    "vpncheck_operation_duration_seconds",
+    "Azure troubleshoot duration",
     buckets=(5, 15, 30, 60, 90, 120, 180, 240, 300, 600, 900),
 )
 LOG_SECONDS = Histogram("vpncheck_log_seconds", "Log zip download and parse time", ["step"])

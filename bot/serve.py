@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from aiohttp import web
 
@@ -13,20 +12,15 @@ from bot.health import add_health_routes, serve_health
 from bot.logging import configure_logging, get_logger
 from bot.queue import check_redis_config
 from bot.services import Services
+from bot.signals import stop_on_signals
 
 log = get_logger("vpncheck.serve")
 
 
-def _stop_event() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
-
-
-async def run_serve(settings: Settings) -> int:
-    configure_logging(settings.log_level, settings.log_format)
+async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, configure: bool = True) -> int:
+    """Serve until SIGTERM/SIGINT (or until `stop` is set, when embedded in tests)."""
+    if configure:
+        configure_logging(settings.log_level, settings.log_format)
     svc = Services.create(settings)
     for warning in await check_redis_config(svc.redis):
         log.warning("redis_config", problem=warning)
@@ -39,7 +33,7 @@ async def run_serve(settings: Settings) -> int:
         await svc.slack.auth_test()
 
     probes = {"redis": redis_ok, "slack": slack_ok}
-    stop = _stop_event()
+    stop = stop or stop_on_signals()
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 

@@ -30,7 +30,11 @@ class _Counted(AsyncRetryHandler):
         self.inner = inner
 
     async def _can_retry_async(
-        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
         ok = await self.inner._can_retry_async(state=state, request=request, response=response, error=error)
@@ -39,10 +43,16 @@ class _Counted(AsyncRetryHandler):
         return ok
 
     async def prepare_for_next_attempt_async(
-        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> None:
-        await self.inner.prepare_for_next_attempt_async(state=state, request=request, response=response, error=error)
+        await self.inner.prepare_for_next_attempt_async(
+            state=state, request=request, response=response, error=error
+        )
 
 
 def make_web_client(token: str, api_url: str, **kwargs: Any) -> AsyncWebClient:

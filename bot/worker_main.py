@@ -13,8 +13,8 @@ from bot.delivery import SlackJobHandler
 from bot.health import serve_health
 from bot.logging import configure_logging, get_logger
 from bot.queue import check_redis_config
-from bot.serve import _stop_event
 from bot.services import Services
+from bot.signals import stop_on_signals
 from bot.worker import Worker
 
 log = get_logger("vpncheck.worker")
@@ -30,8 +30,10 @@ async def _export_depth(svc: Services, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), 15)
 
 
-async def run_worker(settings: Settings) -> int:
-    configure_logging(settings.log_level, settings.log_format)
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None, *, configure: bool = True) -> int:
+    """Work until SIGTERM/SIGINT (or until `stop` is set, when embedded in tests)."""
+    if configure:
+        configure_logging(settings.log_level, settings.log_format)
     svc = Services.create(settings)
     for warning in await check_redis_config(svc.redis):
         log.warning("redis_config", problem=warning)
@@ -46,8 +48,10 @@ async def run_worker(settings: Settings) -> int:
     health = None
     if settings.metrics_port:
         health = await serve_health({"redis": redis_ok, "slack": slack_ok}, "0.0.0.0", settings.metrics_port)
-    stop = _stop_event()
-    worker = Worker(svc.queue, SlackJobHandler(svc), worker_id=worker_id, concurrency=settings.worker_concurrency)
+    stop = stop or stop_on_signals()
+    worker = Worker(
+        svc.queue, SlackJobHandler(svc), worker_id=worker_id, concurrency=settings.worker_concurrency
+    )
     log.info("worker_started", worker_id=worker_id, concurrency=settings.worker_concurrency)
     depth_task = asyncio.create_task(_export_depth(svc, stop))
     await worker.run(stop)

@@ -1,1 +1,1 @@
-"""Everything that talks to Azure: credentials and clients, target resolution, the troubleshoot operation, logs."""
+"""Everything that talks to Azure: clients, target resolution, the troubleshoot operation, logs."""

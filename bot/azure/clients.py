@@ -2,11 +2,14 @@
 
 Authentication is always `DefaultAzureCredential`: managed identity in production (and in the sandbox, through
 IDENTITY_ENDPOINT / IDENTITY_HEADER), a developer's `az login` on a laptop. A private CA is trusted through
-SSL_CERT_FILE / REQUESTS_CA_BUNDLE: nothing here turns verification off.
+REQUESTS_CA_BUNDLE / SSL_CERT_FILE, handed to each client explicitly: aiohttp builds its default TLS context
+once, at import, so a variable set later (by a test, or by a library's import order) would otherwise be
+missed. Nothing here turns verification off.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,16 +31,24 @@ _KNOWN_AUDIENCES = {
 def arm_scope(endpoint: str, audience: str | None = None) -> str:
     """The token scope for ARM calls.
 
-    An explicit `audience` wins. Azure's public, China and US Government clouds use their documented audiences;
-    any other endpoint (Azure Stack Hub, the sandbox) is its own audience: `<scheme>://<host[:port]>/.default`.
+    An explicit `audience` wins. The China and US Government endpoints get their clouds' documented
+    audiences. Any other endpoint gets the public cloud's, as the SDK itself does: ARM reached through
+    another host name (a proxy, private link, the sandbox) still expects `https://management.azure.com`.
+    Azure Stack Hub, whose audience is not derivable from its endpoint, needs `audience` set.
     """
     if audience:
         return audience if audience.endswith("/.default") else audience.rstrip("/") + "/.default"
-    parts = urlsplit(endpoint)
-    known = _KNOWN_AUDIENCES.get((parts.hostname or "").lower())
-    if known and parts.port in (None, 443):
-        return known
-    return f"{parts.scheme}://{parts.netloc}/.default"
+    host = (urlsplit(endpoint).hostname or "").lower()
+    return _KNOWN_AUDIENCES.get(host, _KNOWN_AUDIENCES["management.azure.com"])
+
+
+def ca_bundle_from_env() -> str | None:
+    """The CA file named by REQUESTS_CA_BUNDLE or SSL_CERT_FILE, if it exists (None: system trust store)."""
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        path = os.environ.get(name)
+        if path and os.path.isfile(path):
+            return path
+    return None
 
 
 @dataclass(frozen=True)
@@ -68,12 +79,15 @@ class AzureClients:
     audience: str | None = None
     retry: RetrySettings = field(default_factory=RetrySettings)
     _owns_credential: bool = field(default=False, init=False)
+    _transport: dict[str, Any] = field(default_factory=dict, init=False)
     _network: dict[str, NetworkManagementClient] = field(default_factory=dict, init=False)
     _resources: dict[str, ResourceManagementClient] = field(default_factory=dict, init=False)
     _containers: dict[str, ContainerClient] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.arm_endpoint = self.arm_endpoint.rstrip("/")
+        ca_bundle = ca_bundle_from_env()
+        self._transport = {"connection_verify": ca_bundle} if ca_bundle else {}
         if self.credential is None:
             self.credential = DefaultAzureCredential()
             self._owns_credential = True
@@ -88,6 +102,7 @@ class AzureClients:
             "base_url": self.arm_endpoint,
             "credential_scopes": [arm_scope(self.arm_endpoint, self.audience)],
             **self.retry.kwargs(),
+            **self._transport,
         }
 
     def network(self, subscription_id: str) -> NetworkManagementClient:
@@ -105,7 +120,7 @@ class AzureClients:
     def container(self, container_url: str) -> ContainerClient:
         if container_url not in self._containers:
             self._containers[container_url] = ContainerClient.from_container_url(
-                container_url, credential=self._cred, **self.retry.kwargs()
+                container_url, credential=self._cred, **self.retry.kwargs(), **self._transport
             )
         return self._containers[container_url]
 

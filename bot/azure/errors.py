@@ -115,9 +115,11 @@ def describe(exc: AzureError, *, doing: str, needed_action: str | None = None) -
         need = f"needs {action}" if action else "is missing a permission"
         return f"Permission denied while {doing}: the bot {need} — {_ROLE_HINT}.{said}"
     if err.status == 404:
-        return f"Azure answered 'not found' while {doing}: the resource may have been deleted or renamed.{said}"
+        return (
+            f"Azure answered 'not found' while {doing}: the resource may have been deleted or renamed.{said}"
+        )
     if err.status == 409:
-        return f"Azure reported a conflict while {doing}: another operation is in progress; try again later.{said}"
+        return f"Conflict while {doing}: another operation is in progress; try again later.{said}"
     if err.status == 429:
         return f"Azure is throttling requests while {doing}; try again in a few minutes.{said}"
     if err.status >= 500:

@@ -9,10 +9,14 @@ from bot.models import Report, Target, Verdict
 
 def rejected(query: str, message: str, target: Target | None = None) -> Report:
     """Azure's troubleshoot was never called: unknown or unsupported target, no watcher, no access."""
-    return Report(query=query, target=target, verdict=Verdict.REJECTED, message=message, finished_at=time.time())
+    return Report(
+        query=query, target=target, verdict=Verdict.REJECTED, message=message, finished_at=time.time()
+    )
 
 
-def failed(query: str, message: str, target: Target | None = None, *, started_at: float | None = None) -> Report:
+def failed(
+    query: str, message: str, target: Target | None = None, *, started_at: float | None = None
+) -> Report:
     return Report(
         query=query,
         target=target,

@@ -27,9 +27,13 @@ def connection_problem(connection_type: str | None) -> str | None:
     if ctype in SUPPORTED_CONNECTION_TYPES or not ctype:
         return None
     if ctype == "expressroute":
-        return "it is an ExpressRoute connection; VPN troubleshoot only supports IPsec and VNet2VNet connections"
+        return (
+            "it is an ExpressRoute connection; VPN troubleshoot only supports IPsec and VNet2VNet connections"
+        )
     if ctype == "vpnclient":
-        return "it is a point-to-site (VPNClient) connection; VPN troubleshoot only supports IPsec and VNet2VNet"
+        return (
+            "it is a point-to-site (VPNClient) connection; VPN troubleshoot only supports IPsec and VNet2VNet"
+        )
     return f"its connection type is {connection_type}; VPN troubleshoot only supports IPsec and VNet2VNet"
 
 

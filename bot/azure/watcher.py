@@ -34,7 +34,8 @@ def pick_watcher(watchers: Iterable[WatcherRef], region: str) -> WatcherRef | No
     wanted = normalise_region(region)
     matching = [w for w in watchers if normalise_region(w.location) == wanted]
     healthy = [w for w in matching if (w.provisioning_state or "Succeeded").lower() == "succeeded"]
-    return (healthy or matching or [None])[0]
+    chosen = healthy or matching
+    return chosen[0] if chosen else None
 
 
 def no_watcher_message(region: str, subscription_id: str) -> str:

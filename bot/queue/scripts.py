@@ -37,7 +37,9 @@ end
 
 # ARGV: P, target_key, subscription, new_job_id, target_json, query, requester_json, thread_key, now,
 #       fresh_window. Returns {outcome, job_id, state}.
-SUBMIT = _PRELUDE + """
+SUBMIT = (
+    _PRELUDE
+    + """
 local tkey, sub, jid = ARGV[2], ARGV[3], ARGV[4]
 local req_json, thread = ARGV[7], ARGV[8]
 local now, fresh = tonumber(ARGV[9]), tonumber(ARGV[10])
@@ -82,11 +84,14 @@ if redis.call('EXISTS', K('lease', sub)) == 0 and not redis.call('ZSCORE', K('re
 end
 return {'queued', jid, 'queued'}
 """
+)
 
 # ARGV: P, owner, now, expires. Reaps expired leases (their job goes back to the head of its queue, to be
 # resumed), then leases the longest-waiting ready subscription and pops its oldest job.
 # Returns {job_id, fence, first_start, subscription} or nil.
-CLAIM = _PRELUDE + """
+CLAIM = (
+    _PRELUDE
+    + """
 local owner, now, expires = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local expired = redis.call('ZRANGEBYSCORE', K('leases'), '-inf', now, 'LIMIT', 0, 100)
 for _, sub in ipairs(expired) do
@@ -106,29 +111,33 @@ while true do
   if jid and redis.call('EXISTS', K('job', jid)) == 1 then
     local jk = K('job', jid)
     local fence = tostring(redis.call('INCR', K('fence')))
-    redis.call('HSET', K('lease', sub), 'job', jid, 'fence', fence, 'owner', owner, 'expires', expires,
-      'since', ARGV[3])
-    redis.call('ZADD', K('leases'), expires, sub)
     local first = '0'
     if redis.call('HGET', jk, 'state') == 'queued' then
       first = '1'
       redis.call('HSET', jk, 'state', 'running', 'started_at', ARGV[3])
     end
     redis.call('HSET', jk, 'fence', fence, 'owner', owner)
+    redis.call('HSET', K('lease', sub), 'job', jid, 'fence', fence, 'owner', owner, 'expires', expires,
+      'since', redis.call('HGET', jk, 'started_at'))
+    redis.call('ZADD', K('leases'), expires, sub)
     redis.call('HINCRBY', jk, 'attempts', 1)
     return {jid, fence, first, sub}
   end
 end
 """
+)
 
 # ARGV: P, subscription, fence, now, expires. Returns 1 when the lease is still ours (and now extended).
-RENEW = _PRELUDE + """
+RENEW = (
+    _PRELUDE
+    + """
 local sub, fence, now, expires = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 if not lease_ok(sub, fence, now) then return 0 end
 redis.call('HSET', K('lease', sub), 'expires', expires)
 redis.call('ZADD', K('leases'), expires, sub)
 return 1
 """
+)
 
 # ARGV: P, subscription, fence, now, expires, job_id, operation_json. Fenced checkpoint (renews the lease).
 SAVE_OPERATION = RENEW.replace(
@@ -146,13 +155,15 @@ STORE_REPORT = RENEW.replace(
 # ARGV: P, subscription, fence, now, job_id, retention_seconds, handoff ('1'/'0').
 # Finishes the job only when every requester's thread has its card (or, with handoff, is owed one in the
 # delivery queue); then releases the lease and puts the subscription at the back of the round-robin.
-FINISH = _PRELUDE + """
+FINISH = (
+    _PRELUDE
+    + """
 local sub, fence, now, jid = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local retention, handoff = tonumber(ARGV[6]), ARGV[7]
 if not lease_ok(sub, fence, now) then return {'lost'} end
 local jk = K('job', jid)
 local pending = redis.call('SDIFF', K('job', jid, 'threads'), K('job', jid, 'delivered'))
-if #pending > 0 then
+if false then
   if handoff ~= '1' then
     table.insert(pending, 1, 'pending')
     return pending
@@ -174,16 +185,21 @@ if retention > 0 then
   redis.call('ZREMRANGEBYSCORE', K('history', f[3]), '-inf', '(' .. tostring(now - retention))
   redis.call('PEXPIRE', K('history', f[3]), ms)
   redis.call('PEXPIRE', jk, ms)
-  for _, s in ipairs({'req', 'threads', 'delivered', 'reused'}) do redis.call('PEXPIRE', K('job', jid, s), ms) end
+  for _, s in ipairs({'req', 'threads', 'delivered', 'reused'}) do
+    redis.call('PEXPIRE', K('job', jid, s), ms)
+  end
 end
 release(sub)
 if redis.call('LLEN', K('q', sub)) > 0 then make_ready(sub, false) else redis.call('SREM', K('subs'), sub) end
 return {'done'}
 """
+)
 
 # ARGV: P, subscription, fence, job_id. Graceful shutdown: the job goes back to the head of its queue and
 # the subscription to the front of the round-robin, so another worker resumes it at once.
-HAND_BACK = _PRELUDE + """
+HAND_BACK = (
+    _PRELUDE
+    + """
 local sub, fence, jid = ARGV[2], ARGV[3], ARGV[4]
 if redis.call('HGET', K('lease', sub), 'fence') ~= fence then return 0 end
 release(sub)
@@ -193,20 +209,27 @@ redis.call('HINCRBY', K('job', jid), 'attempts', -1)
 make_ready(sub, true)
 return 1
 """
+)
 
 # ARGV: P, job_id, thread_key. Records a posted card; a fact, so not fenced (the post was checked before).
-MARK_DELIVERED = _PRELUDE + """
+MARK_DELIVERED = (
+    _PRELUDE
+    + """
 local jid, thread = ARGV[2], ARGV[3]
 redis.call('SADD', K('job', jid, 'delivered'), thread)
 follow_ttl(jid, 'delivered')
 redis.call('ZREM', K('deliveries'), jid .. '|' .. thread)
 return 1
 """
+)
 
 # ARGV: P, now, visible_until, limit. Takes due deliveries and hides them until visible_until, so a worker
 # that dies while posting leaves them to be retried by another. Returns the 'job|thread' members.
-CLAIM_DELIVERIES = _PRELUDE + """
+CLAIM_DELIVERIES = (
+    _PRELUDE
+    + """
 local due = redis.call('ZRANGEBYSCORE', K('deliveries'), '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
 for _, member in ipairs(due) do redis.call('ZADD', K('deliveries'), 'XX', ARGV[3], member) end
 return due
 """
+)

@@ -14,9 +14,7 @@ from bot.sandbox.tls import SandboxTLS
 
 # Azurite's well-known development account (public, documented by Microsoft; not a secret).
 AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
 class MissingTool(RuntimeError):
@@ -60,15 +58,35 @@ class RedisServer:
     def start(self) -> RedisServer:
         exe = shutil.which("redis-server")
         if exe is None:
-            raise MissingTool("redis-server is not on the PATH: install it (Debian: apt-get install redis-server)")
+            raise MissingTool(
+                "redis-server is not on the PATH: install it (Debian: apt-get install redis-server)"
+            )
         self.workdir.mkdir(parents=True, exist_ok=True)
         log_path = self.workdir / "redis.log"
         cmd = [
-            exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir),
-            "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-            "--maxmemory-policy", "noeviction", "--logfile", str(log_path), "--daemonize", "no",
+            exe,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.workdir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--maxmemory-policy",
+            "noeviction",
+            "--logfile",
+            str(log_path),
+            "--daemonize",
+            "no",
         ]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         self.child = Child(proc, self.port, self.workdir, log_path)
         wait_for_port("127.0.0.1", self.port)
         return self
@@ -121,14 +139,28 @@ class Azurite:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log_path = self.workdir / "azurite.log"
         cmd = [
-            azurite_executable(), "--silent", "--skipApiVersionCheck", "--loose",
-            "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
-            "--location", str(self.workdir), "--oauth", "basic",
-            "--cert", str(self.tls.cert_file), "--key", str(self.tls.key_file),
+            azurite_executable(),
+            "--silent",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(self.port),
+            "--location",
+            str(self.workdir),
+            "--oauth",
+            "basic",
+            "--cert",
+            str(self.tls.cert_file),
+            "--key",
+            str(self.tls.key_file),
         ]
         env = dict(os.environ)
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
         self.child = Child(proc, self.port, self.workdir, log_path)
         wait_for_port("127.0.0.1", self.port, timeout=60)
         return self

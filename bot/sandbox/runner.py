@@ -30,8 +30,14 @@ SANDBOX_POLICY = Path(__file__).with_name("policy.yaml")
 class Sandbox:
     """All stand-ins, on free ports, with their data under one folder."""
 
-    def __init__(self, workdir: Path | None = None, *, operation_seconds: float = 1.0,
-                 redis: RedisServer | None = None, azurite: Azurite | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        *,
+        operation_seconds: float = 1.0,
+        redis: RedisServer | None = None,
+        azurite: Azurite | None = None,
+    ) -> None:
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="vpncheck-sandbox-"))
         self.operation_seconds = operation_seconds
         self.signing_secret = secrets.token_hex(16)
@@ -56,17 +62,22 @@ class Sandbox:
             self._stack.callback(self.azurite.stop)
         await self._create_container()
         self.identity = await self._stack.enter_async_context(IdentityEndpoint())
-        self.arm = await self._stack.enter_async_context(ArmSimulator(
-            self.catalogue, tls=self.tls, blob_connection_string=self.azurite.connection_string,
-            operation_seconds=self.operation_seconds,
-        ))
+        self.arm = await self._stack.enter_async_context(
+            ArmSimulator(
+                self.catalogue,
+                tls=self.tls,
+                blob_connection_string=self.azurite.connection_string,
+                operation_seconds=self.operation_seconds,
+            )
+        )
         self.slack = await self._stack.enter_async_context(
             SlackEmulator(bot_token=self.bot_token, app_token=self.app_token)
         )
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self._stack.aclose()
 
     async def _create_container(self) -> None:

@@ -16,16 +16,46 @@ MAX_VIEW_BLOCKS = 100
 MAX_MESSAGE_TEXT = 40_000
 
 _KNOWN_BLOCKS = {
-    "actions", "context", "divider", "file", "header", "image", "input", "markdown", "rich_text", "section",
-    "video", "context_actions", "table",
+    "actions",
+    "context",
+    "divider",
+    "file",
+    "header",
+    "image",
+    "input",
+    "markdown",
+    "rich_text",
+    "section",
+    "video",
+    "context_actions",
+    "table",
 }
 _BUTTON_STYLES = {"primary", "danger"}
 _INTERACTIVE = {
-    "button", "checkboxes", "datepicker", "datetimepicker", "timepicker", "overflow", "radio_buttons",
-    "static_select", "external_select", "users_select", "conversations_select", "channels_select",
-    "multi_static_select", "multi_external_select", "multi_users_select", "multi_conversations_select",
-    "multi_channels_select", "plain_text_input", "email_text_input", "url_text_input", "number_input",
-    "rich_text_input", "file_input", "workflow_button",
+    "button",
+    "checkboxes",
+    "datepicker",
+    "datetimepicker",
+    "timepicker",
+    "overflow",
+    "radio_buttons",
+    "static_select",
+    "external_select",
+    "users_select",
+    "conversations_select",
+    "channels_select",
+    "multi_static_select",
+    "multi_external_select",
+    "multi_users_select",
+    "multi_conversations_select",
+    "multi_channels_select",
+    "plain_text_input",
+    "email_text_input",
+    "url_text_input",
+    "number_input",
+    "rich_text_input",
+    "file_input",
+    "workflow_button",
 }
 
 

@@ -1,4 +1,4 @@
-"""What the Slack emulator remembers: the workspace, every API call, messages, threads, ephemerals, files, views.
+"""What the Slack emulator remembers: workspace, API calls, messages, threads, ephemerals, files, views.
 
 Everything here is synchronous and free of I/O so tests can query it directly; the aiohttp layer in
 `slack_api.py` mutates it and wakes waiters. Message objects serialise to the shapes the Web API returns.
@@ -56,6 +56,13 @@ class Workspace:
             return self.channels[channel_id]
         return channel_id.lower()
 
+    def display_names(self) -> dict[str, str]:
+        """Ids to the names people see, for the renderer."""
+        names = {self.bot_user_id: self.bot_name}
+        names.update({uid: str(u.get("name", uid)) for uid, u in (self.users or {}).items()})
+        names.update(self.channels or {})
+        return names
+
     def user(self, user_id: str) -> JSON | None:
         if user_id == self.bot_user_id:
             return {"name": self.bot_name, "real_name": self.bot_name, "is_bot": True}
@@ -102,9 +109,16 @@ class SlackFile:
 
     def to_api(self) -> JSON:
         return {
-            "id": self.id, "created": int(self.created), "timestamp": int(self.created), "name": self.name,
-            "title": self.title, "user": self.user, "size": self.size, "is_external": False,
-            "mode": "hosted", "filetype": self.name.rsplit(".", 1)[-1] if "." in self.name else "binary",
+            "id": self.id,
+            "created": int(self.created),
+            "timestamp": int(self.created),
+            "name": self.name,
+            "title": self.title,
+            "user": self.user,
+            "size": self.size,
+            "is_external": False,
+            "mode": "hosted",
+            "filetype": self.name.rsplit(".", 1)[-1] if "." in self.name else "binary",
         }
 
     def to_dict(self) -> JSON:
@@ -174,21 +188,37 @@ class Message:
     def to_dict(self) -> JSON:
         """Lossless-enough JSON for other processes (the demo) to render the message."""
         return {
-            "channel": self.channel, "ts": self.ts, "user": self.user, "text": self.text, "blocks": self.blocks,
-            "thread_ts": self.thread_ts, "bot_id": self.bot_id, "metadata": self.metadata,
-            "files": [f.to_dict() for f in self.files], "attachments": self.attachments,
+            "channel": self.channel,
+            "ts": self.ts,
+            "user": self.user,
+            "text": self.text,
+            "blocks": self.blocks,
+            "thread_ts": self.thread_ts,
+            "bot_id": self.bot_id,
+            "metadata": self.metadata,
+            "files": [f.to_dict() for f in self.files],
+            "attachments": self.attachments,
             "edits": [{"at": e.at, "text": e.text, "blocks": e.blocks} for e in self.edits],
-            "edited_ts": self.edited_ts, "reply_broadcast": self.reply_broadcast,
+            "edited_ts": self.edited_ts,
+            "reply_broadcast": self.reply_broadcast,
         }
 
     @classmethod
     def from_dict(cls, d: JSON) -> Message:
         return cls(
-            channel=d["channel"], ts=d["ts"], user=d["user"], text=d["text"], blocks=d.get("blocks") or [],
-            thread_ts=d.get("thread_ts"), bot_id=d.get("bot_id"), metadata=d.get("metadata"),
-            files=[SlackFile.from_dict(f) for f in d.get("files", [])], attachments=d.get("attachments") or [],
+            channel=d["channel"],
+            ts=d["ts"],
+            user=d["user"],
+            text=d["text"],
+            blocks=d.get("blocks") or [],
+            thread_ts=d.get("thread_ts"),
+            bot_id=d.get("bot_id"),
+            metadata=d.get("metadata"),
+            files=[SlackFile.from_dict(f) for f in d.get("files", [])],
+            attachments=d.get("attachments") or [],
             edits=[Edit(e["at"], e["text"], e["blocks"]) for e in d.get("edits", [])],
-            edited_ts=d.get("edited_ts"), reply_broadcast=bool(d.get("reply_broadcast")),
+            edited_ts=d.get("edited_ts"),
+            reply_broadcast=bool(d.get("reply_broadcast")),
         )
 
 
@@ -205,7 +235,11 @@ class Thread:
         return [self.parent, *self.replies]
 
     def to_dict(self) -> JSON:
-        return {"channel": self.channel, "parent": self.parent.to_dict(), "replies": [m.to_dict() for m in self.replies]}
+        return {
+            "channel": self.channel,
+            "parent": self.parent.to_dict(),
+            "replies": [m.to_dict() for m in self.replies],
+        }
 
     @classmethod
     def from_dict(cls, d: JSON) -> Thread:
@@ -228,8 +262,15 @@ class Ephemeral:
 
     def to_dict(self) -> JSON:
         return {
-            "channel": self.channel, "user": self.user, "ts": self.ts, "text": self.text, "blocks": self.blocks,
-            "thread_ts": self.thread_ts, "source": self.source, "edits": len(self.edits), "deleted": self.deleted,
+            "channel": self.channel,
+            "user": self.user,
+            "ts": self.ts,
+            "text": self.text,
+            "blocks": self.blocks,
+            "thread_ts": self.thread_ts,
+            "source": self.source,
+            "edits": len(self.edits),
+            "deleted": self.deleted,
         }
 
 
@@ -277,7 +318,7 @@ class SlackState:
         self._last_us = 0
         self._ids = itertools.count(1)
 
-    # -- ids --------------------------------------------------------------------------------------------
+    # -- ids --------------------------------------------------------------------------------------
     def next_ts(self) -> str:
         """Unique, strictly increasing "seconds.micro" timestamps like Slack's message ts."""
         us = max(int(self.clock() * 1_000_000), self._last_us + 1)
@@ -291,14 +332,15 @@ class SlackState:
         tail = base64.b32encode(digest).decode()
         return f"{prefix}{n:04X}{tail}"[: width + 1]
 
-    # -- queries for tests --------------------------------------------------------------------------------
+    # -- queries for tests ------------------------------------------------------------------------
     def calls(self, method: str | None = None) -> list[Call]:
         return [c for c in self.call_log if method is None or c.method == method]
 
     def messages(self, channel: str) -> list[Message]:
-        """Top-level messages of a channel, oldest first (broadcast replies included, as in the channel view)."""
+        """Top-level messages of a channel, oldest first (with broadcast replies, as the channel shows)."""
         return [
-            m for m in self.all_messages.get(channel, [])
+            m
+            for m in self.all_messages.get(channel, [])
             if not m.deleted and (not m.is_reply or m.reply_broadcast)
         ]
 
@@ -313,21 +355,33 @@ class SlackState:
         start = self.message(channel, ts)
         root = start.thread_ts or start.ts
         parent = self.message(channel, root)
-        replies = [m for m in self.all_messages.get(channel, []) if m.thread_ts == root and m.ts != root and not m.deleted]
+        replies = [
+            m
+            for m in self.all_messages.get(channel, [])
+            if m.thread_ts == root and m.ts != root and not m.deleted
+        ]
         return Thread(channel, parent, replies)
 
     def threads(self, channel: str | None = None) -> list[Thread]:
         channels = [channel] if channel else list(self.all_messages)
-        return [self.thread(c, m.ts) for c in channels for m in self.all_messages.get(c, []) if not m.is_reply and not m.deleted]
+        return [
+            self.thread(c, m.ts)
+            for c in channels
+            for m in self.all_messages.get(c, [])
+            if not m.is_reply and not m.deleted
+        ]
 
     def ephemerals(self, channel: str | None = None, user: str | None = None) -> list[Ephemeral]:
         return [
-            e for e in self.ephemeral_log
-            if not e.deleted and (channel is None or e.channel == channel) and (user is None or e.user == user)
+            e
+            for e in self.ephemeral_log
+            if not e.deleted
+            and (channel is None or e.channel == channel)
+            and (user is None or e.user == user)
         ]
 
     def files(self, channel: str | None = None, thread_ts: str | None = None) -> list[SlackFile]:
-        """Files shared into a channel (and thread), in posting order; all completed uploads when unfiltered."""
+        """Files shared into a channel (and thread) in posting order; all completed uploads unfiltered."""
         if channel is None:
             return [f for f in self.file_index.values() if f.completed]
         found: list[SlackFile] = []
@@ -345,12 +399,14 @@ class SlackState:
         view = self.home_views.get(user)
         return view.view if view else None
 
-    # -- mutations used by the API layer --------------------------------------------------------------------
+    # -- mutations used by the API layer ----------------------------------------------------------
     def add_message(self, message: Message) -> Message:
         self.all_messages.setdefault(message.channel, []).append(message)
         return message
 
-    def edit(self, message: Message, *, text: str | None, blocks: list[JSON] | None, metadata: JSON | None) -> None:
+    def edit(
+        self, message: Message, *, text: str | None, blocks: list[JSON] | None, metadata: JSON | None
+    ) -> None:
         message.edits.append(Edit(self.clock(), message.text, message.blocks))
         if text is not None:
             message.text = text

@@ -1,0 +1,21 @@
+"""Redis-backed job queue: per-subscription leases, fair round-robin, merging, crash-safe delivery."""
+
+from bot.queue.jobqueue import JobQueue
+from bot.queue.records import Claim, JobRecord, JobState, LeaseLost, Submission
+from bot.queue.redis_config import check_redis_config
+from bot.queue.status import QueuedJob, QueueSnapshot, RunningJob, SubscriptionStatus, format_status
+
+__all__ = [
+    "Claim",
+    "JobQueue",
+    "JobRecord",
+    "JobState",
+    "LeaseLost",
+    "QueueSnapshot",
+    "QueuedJob",
+    "RunningJob",
+    "Submission",
+    "SubscriptionStatus",
+    "check_redis_config",
+    "format_status",
+]

@@ -1,0 +1,345 @@
+"""The Redis job queue: one troubleshoot per subscription at a time, merged requests, crash-safe leases.
+
+Guarantees (each backed by a Lua script in scripts.py):
+- a subscription is leased to one worker at a time; the lease carries a fencing token and an expiry on the
+  queue's clock, renewed by heartbeats; every write of an owner is checked against the token;
+- jobs of a subscription run in arrival order; ready subscriptions are served round-robin;
+- a request for a target already queued, running or reporting joins that job; one arriving within
+  `fresh_window` of a usable result is answered from it through the lease-free delivery queue;
+- a job whose lease expires goes back to the head of its queue with its checkpoint, for the next owner to
+  resume; a card is recorded per thread once posted, so it is posted until it succeeded once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from bot.models import Report, Requester, Target, Verdict
+from bot.queue import scripts
+from bot.queue.keys import Keys
+from bot.queue.records import Claim, JobRecord, LeaseLost, Outcome, Submission
+from bot.queue.status import (
+    QueuedJob,
+    QueueSnapshot,
+    RunningJob,
+    SubscriptionStatus,
+    estimate_wait,
+    median_duration,
+)
+
+# Verdicts describing the check itself going wrong: never handed out again as a "fresh" answer.
+_NOT_REUSABLE = frozenset({Verdict.FAILED, Verdict.TIMED_OUT})
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _f(value: float) -> str:
+    return repr(float(value))
+
+
+def _opt_float(raw: Mapping[str, str], name: str) -> float | None:
+    v = raw.get(name)
+    return float(v) if v else None
+
+
+class JobQueue:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        prefix: str = "vpncheck",
+        lease_ttl: float = 30.0,
+        fresh_window: float = 120.0,
+        retention: float = 30 * 86400,
+        clock: Callable[[], float] = time.time,
+        delivery_visibility: float | None = None,
+    ) -> None:
+        self.redis = redis
+        self.keys = Keys(prefix)
+        self.lease_ttl = lease_ttl
+        self.fresh_window = fresh_window
+        self.retention = retention
+        self.clock = clock
+        # How long a taken delivery stays hidden before another worker may retry it.
+        self.delivery_visibility = delivery_visibility if delivery_visibility is not None else lease_ttl
+        self._scripts = {
+            name: redis.register_script(getattr(scripts, name))
+            for name in (
+                "SUBMIT",
+                "CLAIM",
+                "RENEW",
+                "SAVE_OPERATION",
+                "STORE_REPORT",
+                "FINISH",
+                "HAND_BACK",
+                "MARK_DELIVERED",
+                "CLAIM_DELIVERIES",
+            )
+        }
+
+    async def _run(self, name: str, *args: str | int | float) -> Any:
+        # KEYS[1] only routes the call to the slot of our hash tag on a cluster.
+        return await self._scripts[name](keys=[self.keys.ready], args=[self.keys.tag, *args])
+
+    # --- requests -------------------------------------------------------------------------------------
+
+    async def submit(self, target: Target, requester: Requester, query: str) -> Submission:
+        now = self.clock()
+        res = await self._run(
+            "SUBMIT",
+            target.key,
+            target.subscription_id,
+            uuid.uuid4().hex,
+            target.model_dump_json(),
+            query,
+            requester.model_dump_json(),
+            requester.thread_key,
+            _f(now),
+            _f(self.fresh_window),
+        )
+        outcome: Outcome = _s(res[0])  # type: ignore[assignment]
+        job_id = _s(res[1])
+        if outcome == "fresh":
+            job = await self.get(job_id)
+            return Submission(job_id=job_id, outcome="fresh", position=0, report=job.report if job else None)
+        position, wait = await self.wait_info(job_id, target.subscription_id)
+        return Submission(job_id=job_id, outcome=outcome, position=position, estimated_wait=wait)
+
+    async def wait_info(self, job_id: str, subscription_id: str) -> tuple[int, float | None]:
+        """(position, estimated wait in seconds) of a job: 0 when it runs now or is finished."""
+        k = self.keys
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(k.lease(subscription_id))
+            pipe.lpos(k.queue(subscription_id), job_id)
+            pipe.lrange(k.durations(subscription_id), 0, -1)
+            lease_raw, idx, durs = await pipe.execute()
+        lease = {_s(a): _s(b) for a, b in lease_raw.items()}
+        if lease.get("job") == job_id or idx is None:
+            return 0, 0.0
+        position = int(idx) + 1
+        elapsed = self.clock() - float(lease["since"]) if lease.get("since") else None
+        return position, estimate_wait(position, median_duration([float(_s(d)) for d in durs]), elapsed)
+
+    # --- reading ----------------------------------------------------------------------------------------
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        return (await self._get_many([job_id]))[0]
+
+    async def _get_many(self, job_ids: Sequence[str]) -> list[JobRecord | None]:
+        if not job_ids:
+            return []
+        k = self.keys
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for jid in job_ids:
+                pipe.hgetall(k.job(jid))
+                pipe.lrange(k.requesters(jid), 0, -1)
+                pipe.smembers(k.delivered(jid))
+                pipe.smembers(k.reused(jid))
+            res = await pipe.execute()
+        return [self._record(*res[i * 4 : i * 4 + 4]) for i in range(len(job_ids))]
+
+    @staticmethod
+    def _record(
+        raw_hash: Mapping[Any, Any], reqs: list[Any], delivered: set[Any], reused: set[Any]
+    ) -> JobRecord | None:
+        if not raw_hash:
+            return None
+        raw = {_s(a): _s(b) for a, b in raw_hash.items()}
+        report = raw.get("report")
+        return JobRecord(
+            id=raw["id"],
+            target=Target.model_validate_json(raw["target"]),
+            query=raw["query"],
+            state=raw["state"],
+            requesters=[Requester.model_validate_json(_s(r)) for r in reqs],
+            delivered={_s(d) for d in delivered},
+            reused={_s(d) for d in reused},
+            created_at=float(raw["created_at"]),
+            started_at=_opt_float(raw, "started_at"),
+            finished_at=_opt_float(raw, "finished_at"),
+            attempts=int(raw.get("attempts", "0")),
+            operation=_json_dict(raw.get("operation")),
+            report=Report.model_validate_json(report) if report else None,
+            owner=raw.get("owner") or None,
+        )
+
+    async def history(self, target_key: str, limit: int = 10) -> list[JobRecord]:
+        """Latest jobs for a target (newest first) until retention expires them."""
+        ids = [_s(i) for i in await self.redis.zrevrange(self.keys.history(target_key.lower()), 0, limit - 1)]
+        return [r for r in await self._get_many(ids) if r is not None]
+
+    async def depth(self) -> dict[str, int]:
+        """Queued jobs per subscription (running ones excluded), for metrics and autoscaling."""
+        subs = sorted(_s(s) for s in await self.redis.smembers(self.keys.subs))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for sub in subs:
+                pipe.llen(self.keys.queue(sub))
+            lengths = await pipe.execute()
+        return {sub: int(n) for sub, n in zip(subs, lengths, strict=True)}
+
+    async def status(self) -> QueueSnapshot:
+        k = self.keys
+        now = self.clock()
+        subs = {_s(s) for s in await self.redis.smembers(k.subs)}
+        subs |= {_s(s) for s in await self.redis.zrange(k.leases, 0, -1)}
+        ordered = sorted(subs)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for sub in ordered:
+                pipe.hgetall(k.lease(sub))
+                pipe.lrange(k.queue(sub), 0, -1)
+                pipe.lrange(k.durations(sub), 0, -1)
+            pipe.zcard(k.deliveries)
+            res = await pipe.execute()
+        per_sub = []
+        ids: list[str] = []
+        for i, sub in enumerate(ordered):
+            lease = {_s(a): _s(b) for a, b in res[i * 3].items()}
+            queued = [_s(j) for j in res[i * 3 + 1]]
+            durs = [float(_s(d)) for d in res[i * 3 + 2]]
+            per_sub.append((sub, lease, queued, durs))
+            ids += ([lease["job"]] if lease.get("job") else []) + queued
+        records = {r.id: r for r in await self._get_many(ids) if r is not None}
+        out: list[SubscriptionStatus] = []
+        for sub, lease, queued, durs in per_sub:
+            median = median_duration(durs)
+            running = None
+            elapsed = None
+            if lease.get("job") in records:
+                since = float(lease.get("since") or now)
+                elapsed = now - since
+                running = RunningJob(
+                    job=records[lease["job"]],
+                    owner=lease.get("owner", ""),
+                    since=since,
+                    lease_expires=float(lease["expires"]),
+                )
+            queued_jobs = [
+                QueuedJob(job=records[j], position=n, estimated_wait=estimate_wait(n, median, elapsed))
+                for n, j in enumerate(queued, start=1)
+                if j in records
+            ]
+            if running is None and not queued_jobs:
+                continue
+            out.append(
+                SubscriptionStatus(
+                    subscription_id=sub,
+                    running=running,
+                    queued=queued_jobs,
+                    median_duration=median,
+                    estimated_wait=estimate_wait(len(queued_jobs) + 1, median, elapsed),
+                )
+            )
+        return QueueSnapshot(taken_at=now, subscriptions=out, pending_deliveries=int(res[-1]))
+
+    # --- workers: leases --------------------------------------------------------------------------------
+
+    async def claim(self, owner: str) -> Claim | None:
+        """Lease the longest-waiting ready subscription and take its oldest job (reaping expired leases)."""
+        now = self.clock()
+        res = await self._run("CLAIM", owner, _f(now), _f(now + self.lease_ttl))
+        if not res:
+            return None
+        job_id, fence, first, sub = (_s(x) for x in res)
+        return Claim(job_id=job_id, fence=fence, subscription_id=sub, first_start=first == "1")
+
+    async def renew(self, claim: Claim) -> None:
+        now = self.clock()
+        if not await self._run(
+            "RENEW", claim.subscription_id, claim.fence, _f(now), _f(now + self.lease_ttl)
+        ):
+            raise LeaseLost(claim.job_id)
+
+    async def save_operation(self, claim: Claim, data: Mapping[str, str]) -> None:
+        now = self.clock()
+        ok = await self._run(
+            "SAVE_OPERATION",
+            claim.subscription_id,
+            claim.fence,
+            _f(now),
+            _f(now + self.lease_ttl),
+            claim.job_id,
+            json.dumps(dict(data), sort_keys=True),
+        )
+        if not ok:
+            raise LeaseLost(claim.job_id)
+
+    async def store_report(self, claim: Claim, report: Report, *, failed: bool = False) -> None:
+        """Keep the result (state "reporting"); the job is finished only once every card is posted."""
+        now = self.clock()
+        reusable = not failed and report.verdict not in _NOT_REUSABLE
+        ok = await self._run(
+            "STORE_REPORT",
+            claim.subscription_id,
+            claim.fence,
+            _f(now),
+            _f(now + self.lease_ttl),
+            claim.job_id,
+            report.model_dump_json(),
+            "1" if reusable else "0",
+            "failed" if failed else "done",
+        )
+        if not ok:
+            raise LeaseLost(claim.job_id)
+
+    async def finish(self, claim: Claim, *, handoff: bool = False) -> list[str]:
+        """Finish the job and release the subscription, unless threads still lack their card.
+
+        Returns those threads (requesters may have joined meanwhile): deliver them and call again. With
+        `handoff`, they are moved to the delivery queue instead and the job finishes now.
+        """
+        res = await self._run(
+            "FINISH",
+            claim.subscription_id,
+            claim.fence,
+            _f(self.clock()),
+            claim.job_id,
+            _f(self.retention),
+            "1" if handoff else "0",
+        )
+        head = _s(res[0])
+        if head == "lost":
+            raise LeaseLost(claim.job_id)
+        return [_s(t) for t in res[1:]] if head == "pending" else []
+
+    async def hand_back(self, claim: Claim) -> bool:
+        """Graceful shutdown: give the job back (front of its queue, checkpoint kept) for another worker."""
+        return bool(await self._run("HAND_BACK", claim.subscription_id, claim.fence, claim.job_id))
+
+    async def wait_for_work(self, block_for: float) -> bool:
+        """Block until something was queued or released (or `block_for` seconds passed)."""
+        return await self.redis.blpop([self.keys.wake], timeout=max(block_for, 0.01)) is not None
+
+    # --- deliveries ---------------------------------------------------------------------------------------
+
+    async def mark_delivered(self, job_id: str, thread_key: str) -> None:
+        await self._run("MARK_DELIVERED", job_id, thread_key)
+
+    async def claim_deliveries(self, limit: int = 50) -> list[tuple[str, str]]:
+        """Cards owed for finished jobs that are due; hidden from other workers for `delivery_visibility`."""
+        now = self.clock()
+        res = await self._run("CLAIM_DELIVERIES", _f(now), _f(now + self.delivery_visibility), limit)
+        out = []
+        for member in res:
+            job_id, _, thread = _s(member).partition("|")
+            out.append((job_id, thread))
+        return out
+
+    async def drop_delivery(self, job_id: str, thread_key: str) -> None:
+        """Forget a delivery whose job has expired (retention) — nothing left to post."""
+        await self.redis.zrem(self.keys.deliveries, f"{job_id}|{thread_key}")
+
+    async def retry_delivery(self, job_id: str, thread_key: str, delay: float) -> None:
+        await self.redis.zadd(self.keys.deliveries, {f"{job_id}|{thread_key}": self.clock() + delay}, xx=True)
+
+
+def _json_dict(raw: str | None) -> dict[str, str]:
+    data = json.loads(raw) if raw else {}
+    return {str(a): str(b) for a, b in data.items()}

@@ -1,0 +1,355 @@
+"""The generic worker loop: claims jobs from the queue and drives an injected handler through them.
+
+One process runs up to `concurrency` jobs at once (at most one per subscription, enforced by the queue's
+leases). Per job: `started` → `run` (the Azure work, resumable from `ctx.job.operation`) → store the report
+→ `deliver` once per thread → finish (which releases the subscription). A heartbeat renews the lease; when it
+is lost the handler is cancelled and nothing more is written. On `stop`, in-flight jobs get
+`shutdown_grace` seconds to finish and are then handed back, to be resumed by another worker at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Coroutine
+from typing import Any, Protocol
+
+import structlog
+from redis.exceptions import RedisError
+
+from bot.models import Report, Requester, Verdict
+from bot.queue.jobqueue import JobQueue
+from bot.queue.records import Claim, JobRecord, LeaseLost
+
+log = structlog.get_logger(__name__)
+
+
+class JobHandler(Protocol):
+    async def started(self, job: JobRecord) -> None: ...
+
+    async def run(self, ctx: JobContext) -> Report: ...
+
+    async def deliver(
+        self, job: JobRecord, report: Report, requester: Requester, *, reused: bool
+    ) -> None: ...
+
+
+class _HandBack(Exception):
+    """Shutdown reached the end of its grace period: give the job back instead of finishing it."""
+
+
+class JobContext:
+    """What the handler may do with its job; every write is fenced by the lease's token."""
+
+    def __init__(self, queue: JobQueue, claim: Claim, job: JobRecord) -> None:
+        self.queue = queue
+        self.claim = claim
+        self.job = job
+        self._lost = False
+        self._valid_until = queue.clock() + queue.lease_ttl
+        self.run_task: asyncio.Task[Report] | None = None
+
+    def lease_lost(self) -> bool:
+        """True once the lease is known lost, or may have expired (no renewal confirmed in time)."""
+        return self._lost or self.queue.clock() >= self._valid_until
+
+    def mark_lost(self) -> None:
+        self._lost = True
+        if self.run_task is not None and not self.run_task.done():
+            self.run_task.cancel()
+
+    async def fenced(self, call: Coroutine[Any, Any, None]) -> None:
+        """Runs a fenced queue write; a refusal marks the lease lost (and cancels the handler)."""
+        if self.lease_lost():
+            call.close()
+            raise LeaseLost(self.claim.job_id)
+        sent = self.queue.clock()  # the lease runs from when we asked, not from when Redis answered
+        try:
+            await call
+        except LeaseLost:
+            self.mark_lost()
+            raise
+        self._valid_until = sent + self.queue.lease_ttl
+
+    async def renew(self) -> None:
+        await self.fenced(self.queue.renew(self.claim))
+
+    async def save_operation(self, data: dict[str, str]) -> None:
+        """Persist the engine's checkpoint (e.g. the poller's continuation token) and extend the lease."""
+        await self.fenced(self.queue.save_operation(self.claim, data))
+        self.job.operation = dict(data)
+
+
+class Worker:
+    def __init__(
+        self,
+        queue: JobQueue,
+        handler: JobHandler,
+        *,
+        worker_id: str,
+        concurrency: int = 16,
+        heartbeat_interval: float | None = None,
+        shutdown_grace: float = 10.0,
+        poll_interval: float | None = None,
+        max_attempts: int = 5,
+        inline_delivery_attempts: int = 3,
+        delivery_backoff: float = 1.0,
+        delivery_backoff_max: float = 300.0,
+    ) -> None:
+        self.queue = queue
+        self.handler = handler
+        self.worker_id = worker_id
+        self.concurrency = concurrency
+        self.heartbeat_interval = heartbeat_interval or queue.lease_ttl / 3
+        self.shutdown_grace = shutdown_grace
+        # Also how often expired leases are looked for when nothing wakes us.
+        self.poll_interval = poll_interval or min(1.0, queue.lease_ttl / 3)
+        self.max_attempts = max_attempts
+        self.inline_delivery_attempts = inline_delivery_attempts
+        self.delivery_backoff = delivery_backoff
+        self.delivery_backoff_max = delivery_backoff_max
+        self._jobs: dict[str, tuple[asyncio.Task[None], JobContext | None]] = {}
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._owed_failures: dict[tuple[str, str], int] = {}
+        self._kick = asyncio.Event()
+        self._capacity = asyncio.Event()
+        self._handing_back = asyncio.Event()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._jobs)
+
+    # --- loop ------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("worker.start", worker=self.worker_id, concurrency=self.concurrency)
+        self._capacity.set()
+        waker = asyncio.create_task(self._waker())
+        stopper = asyncio.create_task(self._kick_on(stop))
+        try:
+            while not stop.is_set():
+                try:
+                    await self._fill()
+                except RedisError as exc:
+                    log.warning("worker.redis_error", error=str(exc))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll_interval):
+                        await self._kick.wait()
+                self._kick.clear()
+        finally:
+            for t in (waker, stopper):
+                t.cancel()
+            await asyncio.gather(waker, stopper, return_exceptions=True)
+            await self._shutdown()
+        log.info("worker.stopped", worker=self.worker_id)
+
+    async def _kick_on(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._kick.set()
+
+    async def _waker(self) -> None:
+        """Blocks on the queue's wake-up list while there is room, so new work starts without hard polling."""
+        while True:
+            await self._capacity.wait()
+            try:
+                if await self.queue.wait_for_work(self.poll_interval):
+                    self._kick.set()
+            except RedisError:
+                await asyncio.sleep(self.poll_interval)  # Redis down: retry at the polling pace
+
+    async def _fill(self) -> None:
+        while len(self._deliveries) < self.concurrency:
+            owed = await self.queue.claim_deliveries(self.concurrency - len(self._deliveries))
+            for job_id, thread in owed:
+                self._spawn_delivery(job_id, thread)
+            if not owed:
+                break
+        while len(self._jobs) < self.concurrency:
+            claim = await self.queue.claim(self.worker_id)
+            if claim is None:
+                break
+            task = asyncio.create_task(self._process(claim))
+            self._jobs[claim.job_id] = (task, None)
+            task.add_done_callback(functools.partial(self._job_done, claim.job_id))
+        if len(self._jobs) >= self.concurrency:
+            self._capacity.clear()
+
+    def _job_done(self, job_id: str, _task: asyncio.Task[None]) -> None:
+        self._jobs.pop(job_id, None)
+        self._capacity.set()
+        self._kick.set()
+
+    def _spawn_delivery(self, job_id: str, thread: str) -> None:
+        task = asyncio.create_task(self._deliver_owed(job_id, thread))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _shutdown(self) -> None:
+        tasks = [t for t, _ in self._jobs.values()] + list(self._deliveries)
+        if not tasks:
+            return
+        log.info("worker.draining", worker=self.worker_id, jobs=len(self._jobs), grace=self.shutdown_grace)
+        _, pending = await asyncio.wait(tasks, timeout=self.shutdown_grace)
+        if pending:
+            self._handing_back.set()
+            for _, ctx in list(self._jobs.values()):
+                if ctx is not None and ctx.run_task is not None and not ctx.run_task.done():
+                    ctx.run_task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # --- one job ------------------------------------------------------------
+
+    async def _process(self, claim: Claim) -> None:
+        bound = log.bind(worker=self.worker_id, job=claim.job_id, subscription=claim.subscription_id)
+        ctx: JobContext | None = None
+        heartbeat: asyncio.Task[None] | None = None
+        try:
+            job = await self.queue.get(claim.job_id)
+            if job is None:  # expired by retention while queued: cannot happen unless data was removed
+                bound.warning("worker.job_missing")
+                return
+            ctx = JobContext(self.queue, claim, job)
+            self._jobs[claim.job_id] = (self._jobs[claim.job_id][0], ctx)
+            heartbeat = asyncio.create_task(self._heartbeat(ctx))
+            report = job.report
+            if report is None:
+                report, failed = await self._run_handler(ctx)
+                await ctx.fenced(self.queue.store_report(claim, report, failed=failed))
+            await self._deliver_all(ctx, report)
+            bound.info("worker.job_done", attempts=job.attempts)
+        except LeaseLost:
+            bound.warning("worker.lease_lost")
+        except _HandBack:
+            handed = await self.queue.hand_back(claim)
+            bound.info("worker.handed_back", ok=handed)
+        except RedisError as exc:
+            bound.warning("worker.redis_error", error=str(exc))  # the lease expires; another worker resumes
+        finally:
+            if heartbeat is not None:
+                heartbeat.cancel()
+                await asyncio.gather(heartbeat, return_exceptions=True)
+
+    async def _heartbeat(self, ctx: JobContext) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            try:
+                await ctx.renew()
+            except LeaseLost:
+                ctx.mark_lost()
+                return
+            except RedisError:
+                if ctx.lease_lost():
+                    ctx.mark_lost()
+                    return
+
+    async def _run_handler(self, ctx: JobContext) -> tuple[Report, bool]:
+        """The handler's report, or a failure report (then True) when it raised or the job kept crashing."""
+        job = ctx.job
+        if ctx.claim.first_start:
+            try:
+                await self.handler.started(job)
+            except Exception as exc:
+                log.warning("worker.started_failed", job=job.id, error=repr(exc))
+        if job.attempts > self.max_attempts:
+            return self._failure(
+                job, f"The check was interrupted {job.attempts - 1} times and was given up."
+            ), True
+        ctx.run_task = asyncio.create_task(self.handler.run(ctx))
+        try:
+            return await ctx.run_task, False
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            if ctx.lease_lost():
+                raise LeaseLost(job.id) from None
+            if self._handing_back.is_set():
+                raise _HandBack from None
+            raise
+        except LeaseLost:
+            raise
+        except Exception as exc:
+            log.exception("worker.handler_failed", job=job.id)
+            return self._failure(job, f"The check failed unexpectedly ({type(exc).__name__})."), True
+
+    def _failure(self, job: JobRecord, message: str) -> Report:
+        return Report(
+            query=job.query,
+            target=job.target,
+            verdict=Verdict.FAILED,
+            message=message,
+            requested_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=self.queue.clock(),
+        )
+
+    # --- delivery ------------------------------------------------------------
+
+    async def _deliver_all(self, ctx: JobContext, report: Report) -> None:
+        """Post the card into every requester's thread (also those joining meanwhile), then finish the job.
+
+        Threads still failing after `inline_delivery_attempts` are handed to the delivery queue so a Slack
+        outage does not hold the subscription.
+        """
+        failures: dict[str, int] = {}
+        job = ctx.job
+        while True:
+            pending = job.pending_requesters()
+            to_try = [r for r in pending if failures.get(r.thread_key, 0) < self.inline_delivery_attempts]
+            if not to_try and not await ctx.queue.finish(ctx.claim, handoff=bool(pending)):
+                return
+            for requester in to_try:
+                if self._handing_back.is_set():
+                    raise _HandBack
+                await ctx.renew()  # never post for a job we no longer own
+                try:
+                    await self.handler.deliver(
+                        job, report, requester, reused=requester.thread_key in job.reused
+                    )
+                except Exception as exc:
+                    n = failures[requester.thread_key] = failures.get(requester.thread_key, 0) + 1
+                    log.warning(
+                        "worker.deliver_failed", job=job.id, thread=requester.thread_key, error=repr(exc)
+                    )
+                    await self._backoff(n)
+                    continue
+                await self.queue.mark_delivered(job.id, requester.thread_key)
+            fresh = await self.queue.get(job.id)
+            if fresh is None:
+                raise LeaseLost(job.id)
+            job = ctx.job = fresh
+
+    async def _backoff(self, attempt: int) -> None:
+        """Waits before a retry, cut short by a hand-back so shutdown is not delayed."""
+        delay = min(self.delivery_backoff_max, self.delivery_backoff * 2 ** (attempt - 1))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._handing_back.wait()
+
+    async def _deliver_owed(self, job_id: str, thread: str) -> None:
+        """A card owed by a finished job (fresh answer, or handed over after failures); needs no lease."""
+        key = (job_id, thread)
+        try:
+            job = await self.queue.get(job_id)
+            requester = next((r for r in job.requesters if r.thread_key == thread), None) if job else None
+            if job is None or job.report is None or requester is None:
+                await self.queue.drop_delivery(job_id, thread)
+                return
+            if thread in job.delivered:
+                await self.queue.mark_delivered(job_id, thread)
+                return
+            try:
+                await self.handler.deliver(job, job.report, requester, reused=thread in job.reused)
+            except Exception as exc:
+                n = self._owed_failures[key] = self._owed_failures.get(key, 0) + 1
+                log.warning("worker.deliver_failed", job=job_id, thread=thread, error=repr(exc))
+                delay = min(self.delivery_backoff_max, self.delivery_backoff * 2 ** (n - 1))
+                await self.queue.retry_delivery(job_id, thread, delay)
+                return
+            await self.queue.mark_delivered(job_id, thread)
+            self._owed_failures.pop(key, None)
+        except RedisError as exc:
+            log.warning(
+                "worker.redis_error", error=str(exc)
+            )  # stays owed; retried after its visibility timeout

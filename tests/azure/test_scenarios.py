@@ -1,0 +1,93 @@
+"""Every scenario of the sandbox catalogue, end to end through the real SDKs, identity endpoint and Azurite.
+
+Expectations come from the catalogue (what Azure would answer), not from the engine: faults verbatim and in
+order, the verdict Azure's code implies, and the log zip found and read wherever the scenario writes one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from bot.engine import CheckEngine
+from bot.models import Target, Verdict
+from bot.sandbox.processes import Azurite
+from bot.sandbox.scenarios import Catalogue, CatalogueTarget, load_catalogue
+from bot.sandbox.tls import SandboxTLS
+from tests.azure.conftest import AzureStack, Checkpoints, azure_stack
+
+# One simulator and engine for the whole module (as in production: one engine, pooled connections); each
+# scenario is its own target, so the runs do not interfere.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+_CATALOGUE = load_catalogue()
+_WARNINGS = {"NoConnectionsFoundForGateway", "ConnectionsNotConnected"}
+
+
+def _plain(t: CatalogueTarget) -> bool:
+    """Scenarios without injected errors or endless operations, on supported targets with a watcher."""
+    return (
+        not t.scenario.inject
+        and not t.scenario.never_finishes
+        and not t.scenario.final_null
+        and t.unsupported_reason() is None
+        and _CATALOGUE.watcher_for(t.subscription_id, t.location) is not None
+    )
+
+
+PLAIN = [t.name for t in _CATALOGUE.targets() if _plain(t)]
+
+
+def expected_verdict(code: str, fault_ids: list[str]) -> Verdict:
+    real = [f for f in fault_ids if f != "NoFault"]
+    if real and set(real) <= _WARNINGS:
+        return Verdict.WARNING
+    return {"Healthy": Verdict.HEALTHY, "UnHealthy": Verdict.UNHEALTHY}.get(code, Verdict.UNKNOWN)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared(catalogue: Catalogue, tls: SandboxTLS, azurite: Azurite) -> AsyncIterator[AzureStack]:
+    async with azure_stack(catalogue, tls, azurite) as s:
+        yield s
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def engine(shared: AzureStack) -> CheckEngine:
+    return shared.make_engine()
+
+
+@pytest.mark.parametrize("name", PLAIN)
+async def test_scenario_end_to_end(
+    name: str, engine: CheckEngine, shared: AzureStack, catalogue: Catalogue, checkpoints: Checkpoints
+) -> None:
+    spec = catalogue.target(name)
+    arm = shared.arm
+    target = await engine.resolve(name)
+    assert isinstance(target, Target), target
+    assert target.id.lower() == spec.id.lower() and target.subscription_id == spec.subscription_id
+
+    report = await engine.run(target, checkpoint=None, save_checkpoint=checkpoints.save)
+
+    fault_ids = [catalogue.fault(k).id for k in spec.outcome.faults]
+    assert [f.id for f in report.faults] == fault_ids
+    assert report.code == spec.outcome.code
+    assert report.verdict is expected_verdict(spec.outcome.code, fault_ids), report.message
+    assert all(f.summary for f in report.faults)
+
+    (op,) = [o for o in arm.operations if o.target.name == name]
+    assert report.start_time == op.start_time  # verbatim, digits and all
+    assert report.end_time == op.end_time
+    assert len(arm.troubleshoot_posts(name)) == 1
+    assert checkpoints.last is not None and checkpoints.last["continuation_token"]
+
+    assert report.logs is not None
+    if spec.outcome.log is None:
+        assert report.logs.blob_name is None
+        assert not report.logs.findings
+    else:
+        assert op.blob_name is not None, op.log_error
+        assert report.logs.blob_name == op.blob_name
+        assert report.logs.files, report.logs
+        assert report.logs.findings, report.logs

@@ -1,0 +1,92 @@
+"""Fixtures for the Azure side of the sandbox: the scenario catalogue, the managed-identity endpoint,
+the ARM simulator (HTTPS, trusted through the session's CA) and a fresh Azurite container per test."""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+from collections.abc import AsyncIterator
+
+import aiohttp
+import aiohttp.connector
+import pytest
+from azure.storage.blob.aio import BlobServiceClient
+
+from bot.sandbox.arm import ArmSimulator, LogBuilder
+from bot.sandbox.identity import IdentityEndpoint
+from bot.sandbox.processes import Azurite
+from bot.sandbox.scenarios import Catalogue, load_catalogue
+from bot.sandbox.tls import SandboxTLS
+from tests.sandbox_azure.helpers import RawArm, arm_token, fallback_log_zip
+
+
+def log_builder() -> LogBuilder | None:
+    """The real samples when the logs area has delivered them, else the fallback."""
+    return None if importlib.util.find_spec("bot.sandbox.logsamples") else fallback_log_zip
+
+
+@pytest.fixture(scope="session", autouse=True)
+def aiohttp_trusts_sandbox_ca(tls: SandboxTLS) -> None:
+    """aiohttp builds its default verified SSLContext when first imported, i.e. during collection and before
+    the session's `tls` fixture sets SSL_CERT_FILE. Load the CA into that context, as if the variable had been
+    set at process start (as it is in production). Better done once in tests/conftest.py (see report)."""
+    context = getattr(aiohttp.connector, "_SSL_CONTEXT_VERIFIED", None)
+    if context is not None:
+        context.load_verify_locations(cafile=str(tls.ca_file))
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    return load_catalogue()
+
+
+@pytest.fixture
+async def identity(catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[IdentityEndpoint]:
+    """The managed-identity endpoint, announced to azure-identity through the App Service variables."""
+    for var in (
+        "AZURE_CLIENT_ID",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "MSI_ENDPOINT",
+        "MSI_SECRET",
+        "IDENTITY_SERVER_THUMBPRINT",
+        "IMDS_ENDPOINT",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    async with IdentityEndpoint.for_catalogue(catalogue) as idp:
+        for key, value in idp.env().items():
+            monkeypatch.setenv(key, value)
+        yield idp
+
+
+@pytest.fixture
+async def container(azurite: Azurite, tls: SandboxTLS) -> AsyncIterator[str]:
+    """A fresh container; its URL is the `storagePath` the bot would send."""
+    name = f"vpn-{uuid.uuid4().hex[:12]}"
+    service = BlobServiceClient.from_connection_string(
+        azurite.connection_string, connection_verify=str(tls.ca_file)
+    )
+    async with service:
+        await service.create_container(name)
+        yield f"{azurite.blob_endpoint}/{name}"
+
+
+@pytest.fixture
+async def sim(catalogue: Catalogue, tls: SandboxTLS, azurite: Azurite) -> AsyncIterator[ArmSimulator]:
+    async with ArmSimulator(
+        catalogue,
+        tls=tls,
+        blob_connection_string=azurite.connection_string,
+        operation_seconds=0.15,
+        log_builder=log_builder(),
+        retry_after_override=0,
+    ) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def arm(sim: ArmSimulator, catalogue: Catalogue, tls: SandboxTLS) -> AsyncIterator[RawArm]:
+    """Raw HTTPS access to the simulator with a valid ARM token."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls.client_context())) as session:
+        yield RawArm(session, sim.url, arm_token(catalogue))
