@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.config import Role, Settings, SettingsError, load_settings
 
@@ -19,6 +22,15 @@ def _settings(role: Role) -> Settings:
             print(f"  {line}", file=sys.stderr)
         print("See .env.example for every setting.", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _trust_sandbox_ca() -> Path:
+    """Create the sandbox CA and trust it before anything imports aiohttp (which reads SSL_CERT_FILE once)."""
+    from bot.sandbox.tls import make_tls
+
+    workdir = Path(tempfile.mkdtemp(prefix="vpncheck-sandbox-"))
+    os.environ.update(make_tls(workdir / "tls").env())
+    return workdir
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,13 +71,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return asyncio.run(run_worker(_settings("worker")))
     if cmd == "sandbox":
+        workdir = _trust_sandbox_ca()
         from bot.sandbox.runner import run_sandbox_forever
 
-        return asyncio.run(run_sandbox_forever(operation_seconds=args.operation_seconds))
+        return asyncio.run(run_sandbox_forever(workdir, operation_seconds=args.operation_seconds))
     if cmd == "demo":
+        workdir = _trust_sandbox_ca()
         from bot.demo import run_demo
 
-        return asyncio.run(run_demo(operation_seconds=args.operation_seconds, only=args.scenario))
+        return asyncio.run(run_demo(workdir, operation_seconds=args.operation_seconds, only=args.scenario))
     if cmd == "check":
         from bot.check_cli import run_check_command
 

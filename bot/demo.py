@@ -92,10 +92,11 @@ def card_thread(state: SlackState, channel_id: str) -> Thread | None:
     return None
 
 
-async def run_demo(*, operation_seconds: float = 1.5, only: Sequence[str] | None = None) -> int:
+async def run_demo(workdir: Path | None = None, *, operation_seconds: float = 1.5,
+                   only: Sequence[str] | None = None) -> int:
     scenarios = [s for s in SCENARIOS if not only or s.target in only]
     try:
-        sandbox = Sandbox(operation_seconds=operation_seconds)
+        sandbox = Sandbox(workdir, operation_seconds=operation_seconds)
         async with sandbox:
             return await _play(sandbox, scenarios)
     except MissingTool as exc:

@@ -6,6 +6,7 @@ Nothing here touches a Redis or service that happens to run on the machine: each
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,23 +17,22 @@ from bot.sandbox.processes import Azurite, RedisServer
 from bot.sandbox.tls import SandboxTLS, make_tls
 
 
+# Trust the sandbox CA before any test module (or a sub-folder's conftest) imports aiohttp. aiohttp builds its
+# verified SSL context once, at import, from SSL_CERT_FILE: as in production, where the variable is set before
+# the process starts. This conftest is imported before every other, so this runs first.
+_TLS = make_tls(Path(tempfile.mkdtemp(prefix="vpncheck-tls-")))
+os.environ.update(_TLS.env())
+
+
 @pytest.fixture(scope="session")
 def sandbox_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("sandbox")
 
 
 @pytest.fixture(scope="session")
-def tls(sandbox_dir: Path) -> Iterator[SandboxTLS]:
-    """The sandbox CA, trusted process-wide through SSL_CERT_FILE as a company CA would be."""
-    paths = make_tls(sandbox_dir / "tls")
-    old = {k: os.environ.get(k) for k in paths.env()}
-    os.environ.update(paths.env())
-    yield paths
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+def tls() -> SandboxTLS:
+    """The sandbox CA, trusted process-wide through SSL_CERT_FILE / REQUESTS_CA_BUNDLE."""
+    return _TLS
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,14 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-from azure.core.exceptions import AzureError, HttpResponseError, ServiceRequestError, ServiceResponseError
+import aiohttp
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceRequestTimeoutError,
+    ServiceResponseError,
+)
 
 TROUBLESHOOT_ACTION = "Microsoft.Network/networkWatchers/troubleshoot/action"
 QUERY_RESULT_ACTION = "Microsoft.Network/networkWatchers/queryTroubleshootResult/action"
@@ -96,9 +103,16 @@ def is_transient(exc: AzureError) -> bool:
 
 
 def may_have_reached_azure(exc: AzureError) -> bool:
-    """For a non-idempotent POST: could Azure have acted although we got an error?"""
+    """For a non-idempotent POST: could Azure have acted although we got an error?
+
+    azure-core's aiohttp transport maps most client errors to `ServiceRequestError`, including a server
+    that closed the connection after reading the request: only a failed connect proves nothing was sent.
+    """
+    if isinstance(exc, ServiceRequestTimeoutError):
+        return False  # connect timeout
     if isinstance(exc, ServiceRequestError):
-        return False  # azure-core: raised before the request was sent
+        inner = getattr(exc, "inner_exception", None) or exc.__cause__
+        return not isinstance(inner, aiohttp.ClientConnectorError)
     return isinstance(exc, ServiceResponseError) or (status_of(exc) or 0) >= 500
 
 

@@ -163,7 +163,7 @@ local retention, handoff = tonumber(ARGV[6]), ARGV[7]
 if not lease_ok(sub, fence, now) then return {'lost'} end
 local jk = K('job', jid)
 local pending = redis.call('SDIFF', K('job', jid, 'threads'), K('job', jid, 'delivered'))
-if false then
+if #pending > 0 then
   if handoff ~= '1' then
     table.insert(pending, 1, 'pending')
     return pending

@@ -53,7 +53,9 @@ class Sandbox:
 
     async def __aenter__(self) -> Sandbox:
         self.tls = make_tls(self.workdir / "tls")
-        os.environ.update(self.tls.env())  # this process writes to Azurite over HTTPS too
+        # Children inherit the variables; this process's own aiohttp clients must have been created after
+        # SSL_CERT_FILE was set (see bot.cli._trust_sandbox_ca and tests/conftest.py).
+        os.environ.update(self.tls.env())
         if self.redis is None:
             self.redis = await asyncio.to_thread(RedisServer(self.workdir / "redis").start)
             self._stack.callback(self.redis.stop)
@@ -121,11 +123,11 @@ def _print_env(env: dict[str, str]) -> None:
     print("# Ctrl-C stops every stand-in.", flush=True)
 
 
-async def run_sandbox_forever(*, operation_seconds: float) -> int:
+async def run_sandbox_forever(workdir: Path | None = None, *, operation_seconds: float) -> int:
     from bot.sandbox.processes import MissingTool
 
     try:
-        async with Sandbox(operation_seconds=operation_seconds) as sandbox:
+        async with Sandbox(workdir, operation_seconds=operation_seconds) as sandbox:
             _print_env(sandbox.env())
             await asyncio.Event().wait()
     except MissingTool as exc:

@@ -53,7 +53,9 @@ def find_tool(name: str) -> str:
     return found
 
 
-def run(cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -62,7 +64,7 @@ def load_yaml_documents(text: str) -> list[dict[str, Any]]:
 
 
 def offline_prefix() -> list[str]:
-    """Run a tool in a network namespace of its own when the machine allows it: checkov must not phone home."""
+    """Run a tool in a network namespace of its own where the machine allows: checkov must not phone home."""
     unshare = shutil.which("unshare")
     if unshare and run([unshare, "--net", "true"]).returncode == 0:
         return [unshare, "--net"]
@@ -122,25 +124,44 @@ class CheckovReport:
 
 
 @pytest.fixture(scope="session")
-def checkov_reports(overlay: Rendered, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, CheckovReport]]:
+def checkov_reports(
+    overlay: Rendered, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, CheckovReport]]:
     """One checkov run over the Dockerfile, the rendered Kubernetes overlay and the Bicep files.
 
     One process for all three frameworks because checkov takes seconds to start; no parallel workers because
     its forked runners only add contention on a two-core machine; no download of Prisma Cloud metadata.
     """
-    k8s_dir = tmp_path_factory.mktemp("checkov-k8s")
-    (k8s_dir / "vpncheck-overlay-example.yaml").write_text(overlay.text)
-    env = {**os.environ, "CHECKOV_PARALLELIZATION_TYPE": "none", "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "WARNING"}
+    # checkov ignores -f when -d is given: the Dockerfile joins the rendered overlay in a scratch folder.
+    scratch = tmp_path_factory.mktemp("checkov")
+    (scratch / "vpncheck-overlay-example.yaml").write_text(overlay.text)
+    shutil.copyfile(ROOT / "Dockerfile", scratch / "Dockerfile")
+    env = {
+        **os.environ,
+        "CHECKOV_PARALLELIZATION_TYPE": "none",
+        "BC_SKIP_MAPPING": "TRUE",
+        "LOG_LEVEL": "WARNING",
+    }
     cmd = [
-        *offline_prefix(), find_tool("checkov"),
-        "--framework", "dockerfile", "kubernetes", "bicep",
-        "-f", str(ROOT / "Dockerfile"),
-        "-d", str(k8s_dir),
-        "-d", str(AZURE),
-        "--skip-download", "--compact", "-o", "json",
+        *offline_prefix(),
+        find_tool("checkov"),
+        "--framework",
+        "dockerfile",
+        "kubernetes",
+        "bicep",
+        "-d",
+        str(scratch),
+        "-d",
+        str(AZURE),
+        "--skip-download",
+        "--compact",
+        "-o",
+        "json",
     ]
     result = run(cmd, env=env)
-    assert result.stdout.strip(), f"checkov printed no report (exit {result.returncode}):\n{result.stderr[-4000:]}"
+    assert result.stdout.strip(), (
+        f"checkov printed no report (exit {result.returncode}):\n{result.stderr[-4000:]}"
+    )
     yield merge_reports(decode_json_stream(result.stdout))
 
 
@@ -164,8 +185,10 @@ def merge_reports(reports: list[dict[str, Any]]) -> dict[str, CheckovReport]:
     for report in reports:
         into = merged.setdefault(
             report["check_type"],
-            {"results": {"passed_checks": [], "failed_checks": [], "skipped_checks": []},
-             "summary": {"passed": 0, "failed": 0, "skipped": 0, "parsing_errors": 0, "resource_count": 0}},
+            {
+                "results": {"passed_checks": [], "failed_checks": [], "skipped_checks": []},
+                "summary": {"passed": 0, "failed": 0, "skipped": 0, "parsing_errors": 0, "resource_count": 0},
+            },
         )
         for key, checks in into["results"].items():
             checks.extend(report.get("results", {}).get(key, []))

@@ -1,7 +1,7 @@
 """deploy/azure: structure the Bicep CLI would check, without the Bicep CLI (it cannot be installed offline).
 
-checkov (test_checkov.py) parses every file; these tests pin what matters to vpncheck: the role holds exactly the
-troubleshoot actions, every parameter is documented, every module exists and the example parameters fit.
+checkov (test_checkov.py) parses every file; these tests pin what matters to vpncheck: the role holds exactly
+the troubleshoot actions, every parameter is documented, every module exists and the example parameters fit.
 """
 
 from __future__ import annotations
@@ -87,15 +87,24 @@ def test_storage_grants_are_scoped_to_the_logs_account_and_container() -> None:
     assert re.search(r"resource logWriterGrant .*?scope: account\n", text, re.S)
     assert re.search(r"resource readerGrant .*?scope: container\n", text, re.S)
     assert "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1" in text  # Storage Blob Data Reader
-    for setting in ("allowBlobPublicAccess: false", "minimumTlsVersion: 'TLS1_2'", "supportsHttpsTrafficOnly: true",
-                    "daysAfterModificationGreaterThan: retentionDays", "publicAccess: 'None'"):
+    for setting in (
+        "allowBlobPublicAccess: false",
+        "minimumTlsVersion: 'TLS1_2'",
+        "supportsHttpsTrafficOnly: true",
+        "daysAfterModificationGreaterThan: retentionDays",
+        "publicAccess: 'None'",
+    ):
         assert setting in text
 
 
 def test_redis_is_tls_only_persistent_and_never_evicts() -> None:
     text = (AZURE / "modules" / "redis.bicep").read_text()
-    for setting in ("clientProtocol: 'Encrypted'", "evictionPolicy: 'NoEviction'", "aofEnabled: true",
-                    "minimumTlsVersion: '1.2'"):
+    for setting in (
+        "clientProtocol: 'Encrypted'",
+        "evictionPolicy: 'NoEviction'",
+        "aofEnabled: true",
+        "minimumTlsVersion: '1.2'",
+    ):
         assert setting in text
 
 

@@ -1,4 +1,4 @@
-"""The image: hadolint-clean, multi-stage, non-root, health-checked, nothing but the package in the context."""
+"""The image: hadolint-clean, multi-stage, non-root, health-checked, only the package in its context."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def test_dockerfile_is_hadolint_clean() -> None:
 def test_hadolint_catches_a_broken_dockerfile(tmp_path: Path) -> None:
     """Guards the guard: the same invocation fails an unpinned, root-running Dockerfile."""
     broken = tmp_path / "Dockerfile"
-    broken.write_text("FROM python:latest\nRUN apt-get update && apt-get install -y curl\nCMD python app.py\n")
+    broken.write_text(
+        "FROM python:latest\nRUN apt-get update && apt-get install -y curl\nCMD python app.py\n"
+    )
     result = run([find_tool("hadolint"), "--no-color", str(broken)])
     assert result.returncode != 0
     assert "DL3007" in result.stdout  # latest tag
@@ -49,12 +51,15 @@ def test_final_stage_runs_as_numeric_non_root_user_with_healthcheck_and_entrypoi
     assert ("CMD", '["serve"]') in final
     # Wheels come from the builder through a bind mount, so no build tool or wheel cache lands in the image.
     assert not any(op == "COPY" and "--from=builder" in arg for op, arg in final)
-    assert not any(op in {"ARG", "ENV"} and re.search(r"(TOKEN|SECRET|PASSWORD|KEY)=", arg) for op, arg in ops)
+    assert not any(
+        op in {"ARG", "ENV"} and re.search(r"(TOKEN|SECRET|PASSWORD|KEY)=", arg) for op, arg in ops
+    )
 
 
 def test_dockerignore_admits_only_the_package_sources() -> None:
     lines = [
-        line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
     assert lines[0] == "**", "start from ignore-everything"

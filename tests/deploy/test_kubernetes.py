@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import jsonschema
-import kubernetes_validate
+import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
@@ -30,7 +30,9 @@ def _crd_validator(kind: str) -> jsonschema.protocols.Validator:
 
 
 @pytest.mark.parametrize("which", ["base", "overlay"])
-def test_every_object_matches_the_kubernetes_or_crd_schema(which: str, request: pytest.FixtureRequest) -> None:
+def test_every_object_matches_the_kubernetes_or_crd_schema(
+    which: str, request: pytest.FixtureRequest
+) -> None:
     rendered: Rendered = request.getfixturevalue(which)
     assert rendered.documents
     for doc in rendered.documents:
@@ -62,7 +64,9 @@ def _pod_specs(rendered: Rendered) -> dict[str, dict[str, Any]]:
 def test_pods_use_workload_identity_without_secrets_or_api_tokens(overlay: Rendered) -> None:
     sa = overlay.named("ServiceAccount", "vpncheck")
     client_id = sa["metadata"]["annotations"]["azure.workload.identity/client-id"]
-    assert client_id != "00000000-0000-0000-0000-000000000000", "the overlay must set the identity's client id"
+    assert client_id != "00000000-0000-0000-0000-000000000000", (
+        "the overlay must set the identity's client id"
+    )
     for name, template in _pod_specs(overlay).items():
         assert template["metadata"]["labels"]["azure.workload.identity/use"] == "true", name
         assert template["spec"]["serviceAccountName"] == "vpncheck"
@@ -143,11 +147,19 @@ def test_network_policy_denies_by_default(overlay: Rendered) -> None:
 
 
 def test_policy_file_of_the_overlay_is_a_valid_access_policy(overlay: Rendered) -> None:
-    (configmap,) = [c for c in overlay.of_kind("ConfigMap") if c["metadata"]["name"].startswith("vpncheck-policy")]
+    (configmap,) = [
+        c for c in overlay.of_kind("ConfigMap") if c["metadata"]["name"].startswith("vpncheck-policy")
+    ]
     Policy.parse(configmap["data"]["policy.yaml"], source="overlays/example/policy.yaml")
-    mounted = {v["configMap"]["name"] for t in _pod_specs(overlay).values() for v in t["spec"]["volumes"]
-               if "configMap" in v}
-    assert mounted == {configmap["metadata"]["name"]}, "pods must mount the generated (hashed) policy ConfigMap"
+    mounted = {
+        v["configMap"]["name"]
+        for t in _pod_specs(overlay).values()
+        for v in t["spec"]["volumes"]
+        if "configMap" in v
+    }
+    assert mounted == {configmap["metadata"]["name"]}, (
+        "pods must mount the generated (hashed) policy ConfigMap"
+    )
 
 
 def test_overlay_patches_only_existing_objects() -> None:

@@ -32,8 +32,8 @@ def test_manifest_matches_slacks_manifest_schema() -> None:
 @pytest.mark.parametrize(
     ("section", "change"),
     [
-        ("settings", {"socket_mode": True}),                     # misspelt key
-        ("display_information", {"name": "x" * 36}),             # name over 35 characters
+        ("settings", {"socket_mode": True}),  # misspelt key
+        ("display_information", {"name": "x" * 36}),  # name over 35 characters
         ("settings", {"interactivity": {"request_url": "https://h/slack/events"}}),  # is_enabled missing
     ],
 )
@@ -46,8 +46,9 @@ def test_schema_rejects_broken_manifests(section: str, change: dict[str, Any]) -
 def test_scopes_are_exactly_those_the_bot_needs() -> None:
     scopes = _manifest()["oauth_config"]["scopes"]
     assert set(scopes) == {"bot"}, "no user scopes: the bot acts as itself only"
-    assert sorted(scopes["bot"]) == sorted(["commands", "chat:write", "app_mentions:read", "files:write",
-                                            "usergroups:read"])
+    assert sorted(scopes["bot"]) == sorted(
+        ["commands", "chat:write", "app_mentions:read", "files:write", "usergroups:read"]
+    )
 
 
 def test_command_events_interactivity_and_home_tab() -> None:
@@ -60,5 +61,9 @@ def test_command_events_interactivity_and_home_tab() -> None:
     assert settings["socket_mode_enabled"] is False
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["features"]["bot_user"]["display_name"]
-    urls = {command["url"], settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"]}
+    urls = {
+        command["url"],
+        settings["event_subscriptions"]["request_url"],
+        settings["interactivity"]["request_url"],
+    }
     assert urls == {"https://<your-host>/slack/events"}, "Bolt serves everything on one path"

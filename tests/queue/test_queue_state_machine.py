@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
@@ -105,6 +105,7 @@ class QueueMachine(RuleBasedStateMachine):
         res = self.do(self.q.submit(t, r, t.name))
         if t.key in self.active:
             assert (res.outcome, res.job_id) == ("merged", self.active[t.key])
+            event("merged")
         elif (
             t.key in self.last
             and self.reusable[self.last[t.key]]
@@ -112,6 +113,7 @@ class QueueMachine(RuleBasedStateMachine):
         ):
             assert (res.outcome, res.job_id) == ("fresh", self.last[t.key])
             assert res.report is not None
+            event("answered from a fresh result")
         else:
             assert res.outcome == "queued"
             self.jobs.setdefault(t.subscription_id, []).append(res.job_id)
@@ -132,13 +134,23 @@ class QueueMachine(RuleBasedStateMachine):
         lease = self.leases.get(sub)
         assert lease is None or self.clock.now >= lease.expires, "two valid leases on one subscription"
         assert c.job_id == self.unfinished(sub)[0], "not FIFO within the subscription"
+        if not c.first_start:
+            event("takeover")
         self.leases[sub] = Lease(c.fence, self.clock.now + TTL)
         self.held.append(c)
 
     @precondition(lambda self: self.held)
-    @rule(i=st.integers(0, 50), verdict=st.sampled_from([Verdict.HEALTHY, Verdict.UNHEALTHY, Verdict.FAILED]))
-    def step(self, i: int, verdict: Verdict) -> None:
-        """Moves one held job one step: start the Azure operation, store its result, post a card, finish."""
+    @rule(
+        i=st.integers(0, 50),
+        verdict=st.sampled_from([Verdict.HEALTHY, Verdict.UNHEALTHY, Verdict.FAILED]),
+        hasty=st.booleans(),
+    )
+    def step(self, i: int, verdict: Verdict, hasty: bool = False) -> None:
+        """Moves one held job one step: start the Azure operation, store its result, post a card, finish.
+
+        A `hasty` owner tries to finish while cards are still owed (as when requesters join between its last
+        read and the finish): the queue must refuse and name the threads.
+        """
         c = self.held[i % len(self.held)]
         job = self.do(self.q.get(c.job_id))
         assert job is not None
@@ -154,7 +166,10 @@ class QueueMachine(RuleBasedStateMachine):
             if c in self.held:
                 self.reported.add(c.job_id)
                 self.reusable[c.job_id] = verdict != Verdict.FAILED
-        elif pending := job.pending_requesters():
+        elif (pending := job.pending_requesters()) and hasty and self.valid(c):
+            left = self.do(self.q.finish(c))
+            assert sorted(left) == sorted(r.thread_key for r in pending), "finished with cards still owed"
+        elif pending:
             self.fenced(c, self.q.renew(c))
             if c not in self.held:
                 return

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator
 
 import aiohttp
-import aiohttp.connector
 import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
@@ -23,16 +22,6 @@ from tests.sandbox_azure.helpers import RawArm, arm_token, fallback_log_zip
 def log_builder() -> LogBuilder | None:
     """The real samples when the logs area has delivered them, else the fallback."""
     return None if importlib.util.find_spec("bot.sandbox.logsamples") else fallback_log_zip
-
-
-@pytest.fixture(scope="session", autouse=True)
-def aiohttp_trusts_sandbox_ca(tls: SandboxTLS) -> None:
-    """aiohttp builds its default verified SSLContext when first imported, i.e. during collection and before
-    the session's `tls` fixture sets SSL_CERT_FILE. Load the CA into that context, as if the variable had been
-    set at process start (as it is in production). Better done once in tests/conftest.py (see report)."""
-    context = getattr(aiohttp.connector, "_SSL_CONTEXT_VERIFIED", None)
-    if context is not None:
-        context.load_verify_locations(cafile=str(tls.ca_file))
 
 
 @pytest.fixture(scope="session")

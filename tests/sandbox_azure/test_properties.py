@@ -34,13 +34,13 @@ resources = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(filters)
 def test_filter_round_trips(flt: tuple[tuple[Condition, ...], ...]) -> None:
     assert parse_filter(render_filter(flt)) == flt
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(filters, resources)
 def test_filter_semantics(flt: tuple[tuple[Condition, ...], ...], resource: dict[str, str]) -> None:
     def value(field: str) -> str:
@@ -55,7 +55,7 @@ def test_filter_semantics(flt: tuple[tuple[Condition, ...], ...], resource: dict
     assert filter_matches(flt, resource) == any(all(holds(c) for c in g) for g in flt)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.text(max_size=40))
 def test_filter_parser_never_crashes_unexpectedly(text: str) -> None:
     with contextlib.suppress(FilterError):
@@ -67,7 +67,7 @@ intervals = st.lists(
 ).map(lambda xs: [(s, None if d is None else s + d) for s, d in xs])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(intervals)
 def test_max_overlap_matches_brute_force(spans: list[tuple[int, int | None]]) -> None:
     base = datetime(2025, 1, 1, tzinfo=UTC)
