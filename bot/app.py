@@ -15,7 +15,6 @@ def build_app(svc: Services) -> AsyncApp:
         signing_secret=svc.settings.slack_signing_secret,
         process_before_response=False,  # ack() answers Slack at once; the rest runs after
         request_verification_enabled=True,
-        token_verification_enabled=True,
     )
     handlers.register(app, svc)
     return app

@@ -16,7 +16,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 AUDIT_KEY = "{vpncheck}:audit"
 DEFAULT_MAXLEN = 100_000
@@ -32,11 +32,10 @@ _SECRETS = [
     re.compile(r"(?i)(?<=AccountKey=)[^;\s]+"),
     re.compile(r"(?i)(?<=SharedAccessSignature=)[^;\s]+"),
     re.compile(r"https://hooks\.slack\.com/\S+"),  # response_url / webhooks can post as the app
+    re.compile(r"(?i)(?<=client_secret=)[^&\s]+"),
+    re.compile(r"(?i)(?<=password=)[^&;\s]+"),
 ]
 _REDACTED = "[redacted]"
-_SECRET_KEYS = re.compile(
-    r"(?i)token|secret|password|passwd|signature|api_?key|account_?key|credential|response_url|authorization"
-)
 
 
 def redact(text: str) -> str:
@@ -53,14 +52,9 @@ class AuditEvent(BaseModel):
     target: str | None = None  # ARM id or what the user typed
     outcome: str  # queued | merged | refused | healthy | unhealthy | failed ...
     job_id: str | None = None
-    detail: dict[str, str] = Field(default_factory=dict)
-    ts: float = Field(default_factory=time.time)
+    detail: str = ""  # free text: reason of a refusal, Azure code, position in queue...
+    at: float = Field(default_factory=time.time)  # unix seconds
     stream_id: str | None = None  # set when read back
-
-    @field_validator("detail")
-    @classmethod
-    def _no_secret_keys(cls, value: dict[str, str]) -> dict[str, str]:
-        return {k: (_REDACTED if _SECRET_KEYS.search(k) else v) for k, v in value.items()}
 
     def redacted(self) -> AuditEvent:
         def clean(value: str | None) -> str | None:
@@ -71,7 +65,7 @@ class AuditEvent(BaseModel):
                 "action": redact(self.action),
                 "target": clean(self.target),
                 "outcome": redact(self.outcome),
-                "detail": {k: redact(v) for k, v in self.detail.items()},
+                "detail": redact(self.detail),
             }
         )
 
@@ -125,12 +119,14 @@ def format_audit(events: list[AuditEvent]) -> str:
         return "(no audit events)"
     rows = []
     for e in events:
-        when = datetime.fromtimestamp(e.ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        when = datetime.fromtimestamp(e.at, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
         who = e.user_id or "-"
         if e.channel_id:
             who += f" in {e.channel_id}"
         what = e.action + (f" [{e.target}]" if e.target and e.target not in e.action else "")
-        outcome = e.outcome + (f" (job {e.job_id})" if e.job_id else "")
+        outcome = (
+            e.outcome + (f" (job {e.job_id})" if e.job_id else "") + (f": {e.detail}" if e.detail else "")
+        )
         rows.append((when, e.kind, who, what, outcome))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join(

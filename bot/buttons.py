@@ -56,8 +56,7 @@ async def handle_logs(svc: Services, ctx: ButtonContext) -> list[Reply]:
     job = await svc.queue.get(ctx.value)
     if job is None or job.report is None or job.report.logs is None or not job.report.logs.blob_name:
         return [{"text": "No log zip is stored for this check (Azure writes none for some results)."}]
-    groups = await svc.groups.groups_of(ctx.user_id)
-    decision = svc.policy.decide(ctx.user_id, ctx.channel_id, groups, job.target)
+    decision = await svc.authorize(ctx.user_id, ctx.channel_id, job.target)
     if not decision.allowed:
         metrics.REFUSED.labels("logs").inc()
         await _audit(svc, ctx, "logs", "refused")

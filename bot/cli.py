@@ -60,8 +60,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from bot.policy import PolicyError
+
     args = _parser().parse_args(argv)
-    cmd = args.command
+    try:
+        return _run(args)
+    except PolicyError as exc:
+        print(f"vpncheck {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    cmd: str = args.command
     if cmd == "serve":
         from bot.serve import run_serve
 

@@ -128,13 +128,17 @@ def _targets(words: list[str], max_targets: int) -> Check | Invalid:
     return Check(list(unique.values()))
 
 
+def strip_mention(text: str) -> str:
+    """The text after a leading `<@UBOT>` (how Slack spells an @mention of the bot in `app_mention`)."""
+    mention = _LEADING_MENTION.match(text)
+    return text[mention.end() :] if mention is not None else text
+
+
 def parse_command(text: str, *, max_targets: int = 5) -> Command:
     """Never raises; anything that is not clearly a command becomes `Invalid` with a message for the user."""
     if len(text) > MAX_TEXT:
         return Invalid(f"That is {len(text)} characters; a command is at most {MAX_TEXT}.")
-    mention = _LEADING_MENTION.match(text)
-    if mention is not None:
-        text = text[mention.end() :]
+    text = strip_mention(text)
     problem = _bad_characters(text)
     if problem is not None:
         return Invalid(problem)

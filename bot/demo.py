@@ -128,9 +128,11 @@ async def _play(sandbox: Sandbox, scenarios: list[DemoScenario]) -> int:
             print(f"━━ /vpncheck {scenario.target}  ({scenario.what})")
             print(f"   ephemeral ack in {ack_ms:.0f} ms: {ack_text}", flush=True)
         for scenario in scenarios:
+            def has_card(state: SlackState, channel: str = scenario.channel_id) -> bool:
+                return card_thread(state, channel) is not None
+
             try:
-                await sandbox.slack.wait_for(lambda st, s=scenario: card_thread(st, s.channel_id) is not None,
-                                             timeout=60 + 10 * sandbox.operation_seconds)
+                await sandbox.slack.wait_for(has_card, timeout=60 + 10 * sandbox.operation_seconds)
             except TimeoutError:
                 failures += 1
                 print(f"\n✗ no card for {scenario.target} in time.\nworker log:\n{worker.tail()}")

@@ -6,7 +6,7 @@ Readiness means "can do useful work now": Redis answers PING and Slack answers a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 Probe = Callable[[], Awaitable[None]]
 
 
-def add_health_routes(app: web.Application, probes: dict[str, Probe], *, timeout: float = 2.0) -> None:
+def add_health_routes(app: web.Application, probes: Mapping[str, Probe], *, timeout: float = 2.0) -> None:
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
@@ -39,7 +39,7 @@ def add_health_routes(app: web.Application, probes: dict[str, Probe], *, timeout
     app.router.add_get("/metrics", metrics)
 
 
-async def serve_health(probes: dict[str, Probe], host: str, port: int) -> web.AppRunner:
+async def serve_health(probes: Mapping[str, Probe], host: str, port: int) -> web.AppRunner:
     """Start a small server for a role that has no HTTP server of its own (the worker)."""
     app = web.Application()
     add_health_routes(app, probes)

@@ -45,8 +45,7 @@ def target_label(target: Target) -> str:
 
 
 async def user_may_use_bot(svc: Services, user_id: str, channel_id: str) -> tuple[bool, str]:
-    groups = await svc.groups.groups_of(user_id)
-    decision = svc.policy.decide(user_id, channel_id, groups, None)
+    decision = await svc.authorize(user_id, channel_id, None)
     return decision.allowed, decision.reason
 
 
@@ -60,8 +59,7 @@ async def submit_check(svc: Services, req: CheckRequest) -> IntakeResult:
         return IntakeResult(text=text)
 
     target = resolved
-    groups = await svc.groups.groups_of(req.user_id)
-    decision = svc.policy.decide(req.user_id, req.channel_id, groups, target)
+    decision = await svc.authorize(req.user_id, req.channel_id, target)
     if not decision.allowed:
         metrics.REFUSED.labels("check").inc()
         await _audit(svc, req, "refused", decision.reason, target)

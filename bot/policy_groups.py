@@ -28,11 +28,14 @@ class UserGroupCache:
         client: AsyncWebClient,
         ttl: float = 300.0,
         *,
+        usergroups: Iterable[str] = (),
         team_id: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`usergroups`: the groups `groups_of` asks about by default (normally `policy.usergroups`)."""
         self._client = client
         self._ttl = ttl
+        self._default_groups = frozenset(usergroups)
         self._team_id = team_id
         self._clock = clock
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
@@ -63,9 +66,9 @@ class UserGroupCache:
             self._members[usergroup] = (self._clock(), members)
             return members
 
-    async def groups_of(self, user_id: str, usergroups: Iterable[str]) -> set[str]:
-        """Which of `usergroups` the user belongs to."""
-        groups = sorted(set(usergroups))
+    async def groups_of(self, user_id: str, usergroups: Iterable[str] | None = None) -> set[str]:
+        """Which of `usergroups` (default: those given at construction) the user belongs to."""
+        groups = sorted(set(self._default_groups if usergroups is None else usergroups))
         answers = await asyncio.gather(*(self.members(g) for g in groups))
         return {g for g, members in zip(groups, answers, strict=True) if members and user_id in members}
 

@@ -39,10 +39,10 @@ async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, co
 
         handler = AsyncSocketModeHandler(app, settings.slack_app_token, web_client=svc.slack)
         health = await serve_health(probes, "0.0.0.0", settings.port)
-        await handler.connect_async()
+        await handler.connect_async()  # type: ignore[no-untyped-call]
         log.info("serving", mode="socket", port=settings.port)
         await stop.wait()
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
         await health.cleanup()
     else:
         web_app = app.web_app(path="/slack/events")

@@ -10,10 +10,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.audit import AuditLog
 from bot.config import Settings
 from bot.engine import CheckEngine
-from bot.policy import Policy
-from bot.policy_groups import UserGroupCache
+from bot.models import Target
+from bot.policy import Decision, Policy
+from bot.policy_groups import UserGroupCache, decide
 from bot.queue import JobQueue
 from bot.slack_web import make_web_client
+
+
+# Deny by default: without a policy file nobody may run checks, and the refusal says how to fix that.
+NO_POLICY = Policy(
+    contact="the team that runs vpncheck (no access policy is configured: set VPNCHECK_POLICY_FILE)",
+    admins=frozenset(),
+    rules=(),
+)
 
 
 @dataclass
@@ -50,11 +59,15 @@ class Services:
                 operation_timeout=settings.operation_timeout,
                 log_max_bytes=settings.log_max_bytes,
             ),
-            policy=Policy.load(settings.policy_file) if settings.policy_file else Policy.deny_all(),
+            policy=Policy.load(settings.policy_file) if settings.policy_file else NO_POLICY,
             groups=UserGroupCache(slack),
             audit=AuditLog(redis),
             slack=slack,
         )
+
+    async def authorize(self, user_id: str, channel_id: str, target: Target | None) -> Decision:
+        """The access policy's answer; `target=None` asks whether this user/channel may use the bot at all."""
+        return await decide(self.policy, self.groups, user_id, channel_id, target)
 
     async def aclose(self) -> None:
         await self.engine.aclose()

@@ -49,6 +49,7 @@ class JobContext:
         self._lost = False
         self._valid_until = queue.clock() + queue.lease_ttl
         self.run_task: asyncio.Task[Report] | None = None
+        self.finished = asyncio.Event()
 
     def lease_lost(self) -> bool:
         """True once the lease is known lost, or may have expired (no renewal confirmed in time)."""
@@ -115,6 +116,7 @@ class Worker:
         self._kick = asyncio.Event()
         self._capacity = asyncio.Event()
         self._handing_back = asyncio.Event()
+        self._closing = False
 
     @property
     def in_flight(self) -> int:
@@ -138,7 +140,13 @@ class Worker:
                         await self._kick.wait()
                 self._kick.clear()
         finally:
-            for t in (waker, stopper):
+            stopper.cancel()
+            # The waker is left to finish its BLPOP rather than cancelled in the middle of it: redis-py may
+            # swallow a cancellation that lands inside a blocking read and keep the task waiting.
+            self._closing = True
+            self._capacity.set()
+            _, late = await asyncio.wait([waker], timeout=self.poll_interval + 5)
+            for t in late:
                 t.cancel()
             await asyncio.gather(waker, stopper, return_exceptions=True)
             await self._shutdown()
@@ -150,8 +158,10 @@ class Worker:
 
     async def _waker(self) -> None:
         """Blocks on the queue's wake-up list while there is room, so new work starts without hard polling."""
-        while True:
+        while not self._closing:
             await self._capacity.wait()
+            if self._closing:
+                return
             try:
                 if await self.queue.wait_for_work(self.poll_interval):
                     self._kick.set()
@@ -226,13 +236,19 @@ class Worker:
         except RedisError as exc:
             bound.warning("worker.redis_error", error=str(exc))  # the lease expires; another worker resumes
         finally:
-            if heartbeat is not None:
-                heartbeat.cancel()
-                await asyncio.gather(heartbeat, return_exceptions=True)
+            if ctx is not None and heartbeat is not None:
+                ctx.finished.set()  # stops it between renewals (never cancelled inside a Redis call)
+                _, late = await asyncio.wait([heartbeat], timeout=self.queue.lease_ttl)
+                for t in late:
+                    t.cancel()
 
     async def _heartbeat(self, ctx: JobContext) -> None:
-        while True:
-            await asyncio.sleep(self.heartbeat_interval)
+        while not ctx.finished.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.heartbeat_interval):
+                    await ctx.finished.wait()
+            if ctx.finished.is_set():
+                return
             try:
                 await ctx.renew()
             except LeaseLost:

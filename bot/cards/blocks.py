@@ -28,7 +28,12 @@ def mrkdwn(text: str, limit: int = MAX_SECTION_TEXT) -> Block:
 
 
 def plain_text(text: str, limit: int) -> Block:
-    return {"type": "plain_text", "text": truncate_plain(plain(text), limit) or " ", "emoji": True}
+    # Cutting first keeps long inputs cheap; twice the limit leaves room for what plain() drops.
+    return {
+        "type": "plain_text",
+        "text": truncate_plain(plain(text[: 2 * limit + 2]), limit) or " ",
+        "emoji": True,
+    }
 
 
 def header(text: str) -> Block:

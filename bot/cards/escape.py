@@ -9,7 +9,6 @@ Bare `@channel`/`@here` words are also broken with a word joiner in case a messa
 from __future__ import annotations
 
 import re
-import unicodedata
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _SPECIAL = re.compile(r"[&<>]")
@@ -20,17 +19,23 @@ _BACKTICK_STANDIN = "\u02cb"
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
+# No single text shows more than this on a card; cutting earlier keeps huge inputs cheap. One over the limit,
+# so the final truncation still sees the text was too long and marks it with an ellipsis.
+MAX_USEFUL_CHARS = 3001
+
+
+# Unicode category Cc; bidi overrides and isolates, which can make text read differently from what it says;
+# lone surrogates, which cannot be sent as JSON text.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_BREAKS = re.compile(r"\r\n?|\t")
+
+
 def strip_controls(text: str, *, keep_newlines: bool = True) -> str:
-    """Drop control characters (they can hide text or break layout); tabs become spaces."""
-    out: list[str] = []
-    for ch in text:
-        if ch == "\n" and keep_newlines:
-            out.append(ch)
-        elif ch in "\t\r\n":
-            out.append(" ")
-        elif unicodedata.category(ch) not in ("Cc", "Cs"):  # lone surrogates cannot be sent as JSON text
-            out.append(ch)
-    return "".join(out)
+    """Drop control characters (they can hide text or break layout); tabs and line breaks become spaces."""
+    text = _CONTROLS.sub(
+        "", _BREAKS.sub(lambda m: "\n" if m.group(0) != "\t" else " ", text[:MAX_USEFUL_CHARS])
+    )
+    return text if keep_newlines else text.replace("\n", " ")
 
 
 def escape_mrkdwn(text: str) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from bot.cards.blocks import Block, context, header, section
 from bot.cards.durations import format_age, format_time
 from bot.cards.escape import code, escape_mrkdwn
 from bot.cards.verdicts import verdict_title
-from bot.models import Report
+from bot.models import Report, Target
 
 _LINES_PER_SECTION = 10
 MAX_HISTORY = 40
@@ -29,8 +31,12 @@ def report_line(report: Report, now: float, *, with_target: bool = False) -> str
     return " · ".join(parts)
 
 
-def build_history_card(target_label: str, reports: list[Report], *, now: float) -> tuple[str, list[Block]]:
-    """`reports` newest first."""
+def build_history_card(
+    target: Target | str, reports: list[Report], *, now: float | None = None
+) -> tuple[str, list[Block]]:
+    """`reports` newest first; `target` resolved or just its label; `now` defaults to the current time."""
+    now = time.time() if now is None else now
+    target_label = target.name if isinstance(target, Target) else target
     title = f"History for {target_label}"
     if not reports:
         text = f"No results yet for {escape_mrkdwn(target_label)}."

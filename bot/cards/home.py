@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from bot.cards.blocks import Block, divider, header, section
@@ -17,9 +18,10 @@ _LINES_PER_SECTION = 10
 
 
 def build_home(
-    recent: list[Report], status: list[SubscriptionQueue], user_id: str, *, now: float
+    recent: list[Report], status: list[SubscriptionQueue], user_id: str, *, now: float | None = None
 ) -> dict[str, Any]:
-    """A `views.publish` view; `recent` newest first."""
+    """A `views.publish` view; `recent` newest first; `now` defaults to the current time."""
+    now = time.time() if now is None else now
     blocks: list[Block] = [
         header("vpncheck"),
         section(

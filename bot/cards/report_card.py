@@ -6,6 +6,7 @@ budget and the remainder is summarised in a note), so Slack never rejects the ca
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -154,14 +155,19 @@ def _problems_group(logs: LogSummary) -> list[Block]:
     return [section("⚠️ *Problems reading the log zip*\n" + "\n".join(lines))]
 
 
-def _fill(groups: list[list[Block]], budget: int) -> tuple[list[Block], int]:
-    """Whole groups in order while they fit; returns the blocks and how many groups made it."""
+def _fill(groups: Iterable[list[Block]], budget: int) -> tuple[list[Block], int]:
+    """Whole groups in order while they fit; returns the blocks and how many groups made it.
+
+    `groups` is consumed lazily, so a result with thousands of faults costs only what is shown.
+    """
     taken: list[Block] = []
+    shown = 0
     for n, group in enumerate(groups):
         if len(taken) + len(group) > budget:
             return taken, n
         taken.extend(group)
-    return taken, len(groups)
+        shown = n + 1
+    return taken, shown
 
 
 def _footer_buttons(report: Report, portal_base: str, job_id: str, rerun_value: str) -> list[Block]:
@@ -180,9 +186,9 @@ def _fallback(report: Report) -> str:
     label = escape_mrkdwn(report_label(report))
     text = f"{escape_mrkdwn(verdict_title(report))} · VPN check for {label}"
     if report.faults:
-        text += ": " + ", ".join(
-            escape_mrkdwn(f"{f.id}: {f.summary}" if f.summary else f.id) for f in report.faults
-        )
+        shown = [escape_mrkdwn(f"{f.id}: {f.summary}" if f.summary else f.id) for f in report.faults[:10]]
+        more = len(report.faults) - len(shown)
+        text += ": " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
     elif report.message:
         text += ": " + escape_mrkdwn(report.message)
     return truncate_mrkdwn(text, MAX_FALLBACK_TEXT)
@@ -214,24 +220,27 @@ def build_report_card(
     budget = MAX_BLOCKS_MESSAGE - len(head) - len(tail) - 2  # spares: the divider and the overflow note
 
     links = _Links()
-    fault_groups = [_fault_group(f, links, i) for i, f in enumerate(report.faults)]
     logs = report.logs or LogSummary()
-    finding_groups = [_finding_group(f, i == 0) for i, f in enumerate(logs.findings)]
     problems = _problems_group(logs)
 
     # Findings explain the faults, so hundreds of faults must not crowd them all out: keep room for some.
-    findings_need = sum(len(g) for g in finding_groups) + len(problems)
-    fault_blocks, faults_shown = _fill(fault_groups, budget - min(findings_need, budget // 2))
+    findings_need = len(logs.findings) + len(problems)  # one block each
+    fault_blocks, faults_shown = _fill(
+        (_fault_group(f, links, i) for i, f in enumerate(report.faults)),
+        budget - min(findings_need, budget // 2),
+    )
     rest = budget - len(fault_blocks)
     problem_blocks = problems if len(problems) <= rest else []
-    finding_blocks, findings_shown = _fill(finding_groups, rest - len(problem_blocks))
+    finding_blocks, findings_shown = _fill(
+        (_finding_group(f, i == 0) for i, f in enumerate(logs.findings)), rest - len(problem_blocks)
+    )
 
     body = [*fault_blocks, *finding_blocks, *problem_blocks]
     hidden = []
-    if faults_shown < len(fault_groups):
-        hidden.append(f"{len(fault_groups) - faults_shown} more faults")
-    if findings_shown < len(finding_groups):
-        hidden.append(f"{len(finding_groups) - findings_shown} more findings")
+    if faults_shown < len(report.faults):
+        hidden.append(f"{len(report.faults) - faults_shown} more faults")
+    if findings_shown < len(logs.findings):
+        hidden.append(f"{len(logs.findings) - findings_shown} more findings")
     if problems and not problem_blocks:
         hidden.append("the problems reading the logs")
     if hidden:

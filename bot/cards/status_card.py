@@ -5,6 +5,8 @@ The input models are deliberately plain: the queue's own snapshot is mapped onto
 
 from __future__ import annotations
 
+import time
+
 from pydantic import BaseModel, Field
 
 from bot.cards.blocks import Block, context, header, section
@@ -79,7 +81,11 @@ def status_blocks(queues: list[SubscriptionQueue], now: float, max_blocks: int) 
     return [*shown, context([f"… {len(busy) - len(shown)} more subscriptions busy"])]
 
 
-def build_status_card(queues: list[SubscriptionQueue], *, now: float) -> tuple[str, list[Block]]:
+def build_status_card(
+    queues: list[SubscriptionQueue], *, now: float | None = None
+) -> tuple[str, list[Block]]:
+    """`now` (unix seconds) defaults to the current time; pass it for reproducible cards."""
+    now = time.time() if now is None else now
     running = sum(1 for q in queues if q.running is not None)
     queued = sum(len(q.queued) for q in queues)
     text = f"VPN checks: {running} running, {queued} queued"

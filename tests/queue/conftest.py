@@ -25,7 +25,7 @@ def queue(redis_client: aioredis.Redis, clock: FakeClock) -> JobQueue:
 
 @pytest.fixture
 def restartable_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A private AOF redis-server of this test alone; `restart_redis` kills and revives it on the same dir/port."""
+    """A private AOF redis-server for one test; `restart_redis` kills and revives it (same dir and port)."""
     server = RedisServer(tmp_path / "redis").start()
     yield server
     server.stop()

@@ -30,8 +30,8 @@ class FakeHandler:
         self.verdicts: dict[str, Verdict] = {}
         self.changed = asyncio.Event()
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-        async with asyncio.timeout(timeout):
+    async def wait_for(self, predicate: Callable[[], bool], limit: float = 20.0) -> None:
+        async with asyncio.timeout(limit):
             while not predicate():
                 self.changed.clear()
                 await self.changed.wait()

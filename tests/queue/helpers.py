@@ -41,4 +41,6 @@ def requester(n: int, channel: str = "C0123") -> Requester:
 
 
 def report_for(query: str, t: Target | None = None, verdict: Verdict = Verdict.HEALTHY) -> Report:
-    return Report(query=query, target=t, verdict=verdict, code="Healthy" if verdict == Verdict.HEALTHY else None)
+    return Report(
+        query=query, target=t, verdict=verdict, code="Healthy" if verdict == Verdict.HEALTHY else None
+    )

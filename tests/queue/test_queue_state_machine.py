@@ -18,7 +18,13 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from bot.models import Verdict
 from bot.queue import Claim, JobQueue, LeaseLost
@@ -44,7 +50,12 @@ class QueueMachine(RuleBasedStateMachine):
         self.do(self.redis.flushall())
         self.clock = FakeClock()
         self.q = JobQueue(
-            self.redis, lease_ttl=TTL, fresh_window=FRESH, retention=10_000, clock=self.clock, delivery_visibility=TTL
+            self.redis,
+            lease_ttl=TTL,
+            fresh_window=FRESH,
+            retention=10_000,
+            clock=self.clock,
+            delivery_visibility=TTL,
         )
         self.threads: dict[str, str] = {}  # every accepted request: thread -> job that answers it
         self.jobs: dict[str, list[str]] = {}  # per subscription, jobs in creation order
@@ -78,7 +89,7 @@ class QueueMachine(RuleBasedStateMachine):
         return [j for j in self.jobs.get(sub, []) if j not in self.finished]
 
     def post(self, job_id: str, thread: str) -> None:
-        """Slack as the lead's `deliver` sees it: a card already in the thread (message metadata) is not reposted."""
+        """Slack as the real `deliver` sees it: a card already in the thread is not posted again."""
         self.post_calls[thread] += 1
         self.cards.setdefault(thread, job_id)
 
@@ -128,7 +139,9 @@ class QueueMachine(RuleBasedStateMachine):
             for sub in self.jobs:
                 lease = self.leases.get(sub)
                 free = lease is None or self.clock.now >= lease.expires
-                assert not (self.unfinished(sub) and free), f"{sub} has work and no valid lease but was not claimed"
+                assert not (self.unfinished(sub) and free), (
+                    f"{sub} has work and no valid lease but was not claimed"
+                )
             return
         sub = c.subscription_id
         lease = self.leases.get(sub)
@@ -159,7 +172,9 @@ class QueueMachine(RuleBasedStateMachine):
             if c not in self.held:
                 return
             earlier = self.jobs[c.subscription_id][: self.jobs[c.subscription_id].index(c.job_id)]
-            assert all(j in self.reported for j in earlier), "Azure would run two operations in one subscription"
+            assert all(j in self.reported for j in earlier), (
+                "Azure would run two operations in one subscription"
+            )
             self.op_started[c.job_id] += 1
         elif job.report is None:
             self.fenced(c, self.q.store_report(c, report_for(job.query, job.target, verdict)))

@@ -21,7 +21,9 @@ def make_queue(redis: aioredis.Redis, clock: Callable[[], float] | None = None, 
 
 
 @asynccontextmanager
-async def running(queue: JobQueue, handler: FakeHandler, name: str = "w1", **kw: float) -> AsyncIterator[Worker]:
+async def running(
+    queue: JobQueue, handler: FakeHandler, name: str = "w1", **kw: float
+) -> AsyncIterator[Worker]:
     opts: dict[str, float] = {"delivery_backoff": 0.01, "poll_interval": 0.05} | kw
     worker = Worker(queue, handler, worker_id=name, **opts)  # type: ignore[arg-type]
     stop = asyncio.Event()
@@ -34,7 +36,9 @@ async def running(queue: JobQueue, handler: FakeHandler, name: str = "w1", **kw:
             await task
 
 
-async def test_identical_requests_run_one_operation_and_every_thread_gets_a_card(redis_client: aioredis.Redis) -> None:
+async def test_identical_requests_run_one_operation_and_every_thread_gets_a_card(
+    redis_client: aioredis.Redis,
+) -> None:
     queue = make_queue(redis_client)
     handler = FakeHandler(duration=0.05)
     subs = await asyncio.gather(*(queue.submit(target(1), requester(n), "gw-prod-weu") for n in range(30)))
@@ -70,7 +74,9 @@ async def test_a_busy_subscription_does_not_delay_another(redis_client: aioredis
     assert [j for j in handler.runs if j != lonely.job_id] == [s.job_id for s in busy]  # FIFO
 
 
-async def test_failed_deliveries_are_retried_then_handed_to_the_delivery_queue(redis_client: aioredis.Redis) -> None:
+async def test_failed_deliveries_are_retried_then_handed_to_the_delivery_queue(
+    redis_client: aioredis.Redis,
+) -> None:
     queue = make_queue(redis_client)
     handler = FakeHandler()
     flaky, down = requester(1), requester(2)
@@ -106,10 +112,11 @@ async def test_fresh_answer_is_posted_without_a_new_operation(redis_client: aior
     queue = make_queue(redis_client)
     handler = FakeHandler()
     await queue.submit(target(1), requester(1), "q")
-    async with running(queue, handler):
+    async with running(queue, handler):  # leaving waits until the job is finished
         await handler.wait_for(lambda: len(handler.cards) == 1)
-        s = await queue.submit(target(1), requester(2), "q")
-        assert s.outcome == "fresh"
+    s = await queue.submit(target(1), requester(2), "q")
+    assert s.outcome == "fresh"
+    async with running(queue, handler):
         await handler.wait_for(lambda: len(handler.cards) == 2)
     assert len(handler.runs) == 1 and handler.reused == {requester(2).thread_key}
 
@@ -160,7 +167,9 @@ async def test_graceful_shutdown_finishes_jobs_within_the_grace(redis_client: ai
     assert handler.cards == {requester(1).thread_key: 1} and handler.cancelled == []
 
 
-async def test_a_job_that_keeps_crashing_workers_is_given_up_with_a_card(redis_client: aioredis.Redis) -> None:
+async def test_a_job_that_keeps_crashing_workers_is_given_up_with_a_card(
+    redis_client: aioredis.Redis,
+) -> None:
     clock = FakeClock()
     queue = make_queue(redis_client, clock)
     handler = FakeHandler()

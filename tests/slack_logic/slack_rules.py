@@ -1,4 +1,4 @@
-"""An independent checker of Slack's Block Kit limits and of mrkdwn safety, applied to every card in the tests.
+"""An independent checker of Slack's Block Kit limits and of mrkdwn safety, applied to every card tested.
 
 Written from Slack's documented limits, not from the card code, so the tests catch a builder that forgets one.
 """

@@ -11,7 +11,9 @@ from tests.slack_logic.slack_rules import assert_valid_message, buttons
 from tests.slack_logic.strategies import reports, text, user_ids
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(
     report=reports,
     requested_by=user_ids,
