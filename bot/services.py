@@ -40,6 +40,7 @@ class Services:
     def create(cls, settings: Settings) -> Services:
         redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=False)
         slack = make_web_client(settings.slack_bot_token, settings.slack_api_url)
+        policy = Policy.load(settings.policy_file) if settings.policy_file else NO_POLICY
         return cls(
             settings=settings,
             redis=redis,
@@ -59,8 +60,8 @@ class Services:
                 operation_timeout=settings.operation_timeout,
                 log_max_bytes=settings.log_max_bytes,
             ),
-            policy=Policy.load(settings.policy_file) if settings.policy_file else NO_POLICY,
-            groups=UserGroupCache(slack),
+            policy=policy,
+            groups=UserGroupCache(slack, usergroups=policy.usergroups),
             audit=AuditLog(redis),
             slack=slack,
         )

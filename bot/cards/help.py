@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.cards.blocks import Block, context, section
 from bot.cards.escape import escape_mrkdwn
+from bot.cards.limits import MAX_FALLBACK_TEXT, truncate_mrkdwn
 
 DEFAULT_COMMAND = "/vpncheck"
 
@@ -41,4 +42,4 @@ def build_help(
         if reason
         else f"vpncheck usage: {escape_mrkdwn(command)} TARGET | status | help"
     )
-    return text, blocks
+    return truncate_mrkdwn(text, MAX_FALLBACK_TEXT), blocks

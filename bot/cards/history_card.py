@@ -7,6 +7,7 @@ import time
 from bot.cards.blocks import Block, context, header, section
 from bot.cards.durations import format_age, format_time
 from bot.cards.escape import code, escape_mrkdwn
+from bot.cards.limits import MAX_FALLBACK_TEXT, truncate_mrkdwn
 from bot.cards.verdicts import verdict_title
 from bot.models import Report, Target
 
@@ -39,7 +40,7 @@ def build_history_card(
     target_label = target.name if isinstance(target, Target) else target
     title = f"History for {target_label}"
     if not reports:
-        text = f"No results yet for {escape_mrkdwn(target_label)}."
+        text = truncate_mrkdwn(f"No results yet for {escape_mrkdwn(target_label)}.", MAX_FALLBACK_TEXT)
         return text, [header(title), section(text)]
     lines = [report_line(r, now) for r in reports[:MAX_HISTORY]]
     blocks: list[Block] = [header(title)]
@@ -51,4 +52,4 @@ def build_history_card(
         blocks.append(context([f"… {len(reports) - MAX_HISTORY} older results not shown"]))
     latest = reports[0]
     text = f"History for {escape_mrkdwn(target_label)}: last {escape_mrkdwn(verdict_title(latest))}"
-    return text, blocks
+    return truncate_mrkdwn(text, MAX_FALLBACK_TEXT), blocks

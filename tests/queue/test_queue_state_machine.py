@@ -47,7 +47,7 @@ class QueueMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.redis = aioredis.Redis.from_url(url)
-        self.do(self.redis.flushall())
+        self.loop.run_until_complete(self.redis.flushall())
         self.clock = FakeClock()
         self.q = JobQueue(
             self.redis,
@@ -191,9 +191,9 @@ class QueueMachine(RuleBasedStateMachine):
             self.post(c.job_id, pending[0].thread_key)
             self.do(self.q.mark_delivered(c.job_id, pending[0].thread_key))
         else:
-            left = self.fenced(c, self.q.finish(c))
+            owed = self.fenced(c, self.q.finish(c))
             if c in self.held:
-                assert left == []
+                assert not owed
                 self.held.remove(c)
                 self.finished[c.job_id] = self.clock.now
                 tkey = self.target_of[c.job_id]
@@ -285,7 +285,7 @@ class QueueMachine(RuleBasedStateMachine):
 
 def test_queue_state_machine(redis_server: RedisServer) -> None:
     run_state_machine_as_test(
-        lambda: QueueMachine(redis_server.url),
+        lambda: QueueMachine(redis_server.url),  # type: ignore[arg-type]
         settings=settings(
             max_examples=40, stateful_step_count=40, deadline=None, suppress_health_check=list(HealthCheck)
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -15,9 +16,10 @@ from tests.queue.fakes import FakeHandler
 from tests.queue.helpers import FakeClock, requester, target
 
 
-def make_queue(redis: aioredis.Redis, clock: Callable[[], float] | None = None, **kw: float) -> JobQueue:
-    opts: dict[str, float] = {"lease_ttl": 2.0, "fresh_window": 60.0} | kw
-    return JobQueue(redis, clock=clock, **opts) if clock else JobQueue(redis, **opts)
+def make_queue(
+    redis: aioredis.Redis, clock: Callable[[], float] = time.time, lease_ttl: float = 2.0
+) -> JobQueue:
+    return JobQueue(redis, clock=clock, lease_ttl=lease_ttl, fresh_window=60.0)
 
 
 @asynccontextmanager

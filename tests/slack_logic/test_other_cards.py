@@ -145,3 +145,38 @@ def test_history_and_home_stay_valid_for_any_reports(recent: list[Report], label
     assert_valid_blocks(view["blocks"], max_blocks=100, allowed_users={"U0ALICE01", "U0BOB0002"})
     text, blocks = build_history_card(label, recent, now=NOW)
     assert_valid_message(text, blocks, allowed_users=set())
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+@given(
+    label=text,
+    users=st.lists(st.from_regex(r"U[A-Z0-9]{8}", fullmatch=True), min_size=1, max_size=20),
+    state=st.sampled_from(["queued", "running", "done"]),
+    verdict=st.none() | st.sampled_from(Verdict),
+    numbers=st.tuples(*(st.none() | st.floats(0, 1e7) for _ in range(2)), st.none() | st.integers(1, 10_000)),
+    reason=st.none() | text,
+)
+def test_parent_and_help_stay_valid_for_any_input(
+    label: str,
+    users: list[str],
+    state: str,
+    verdict: Verdict | None,
+    numbers: tuple[float | None, float | None, int | None],
+    reason: str | None,
+) -> None:
+    wait, elapsed, position = numbers
+    text, blocks = build_parent(
+        label,
+        users[0],
+        state,
+        position=position,
+        estimated_wait=wait,
+        elapsed=elapsed,
+        verdict=verdict,
+        extra_requesters=users[1:],
+    )
+    assert_valid_message(text, blocks, allowed_users=set(users))
+    text, blocks = build_help(reason)
+    assert_valid_message(text, blocks, allowed_users=set())

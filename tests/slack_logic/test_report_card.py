@@ -117,6 +117,7 @@ def test_warning_faults_get_warning_emoji() -> None:
 
 def test_reused_result_says_how_old() -> None:
     r = report(Verdict.HEALTHY)
+    assert r.finished_at is not None
     _, blocks = card(r, reused=True, now=r.finished_at + 40)
     assert "Answered from a result 40s old" in all_text(blocks)
     _, blocks = card(r, reused=False, now=r.finished_at + 40)

@@ -1,0 +1,136 @@
+"""The whole product in one test process: the sandbox, plus `vpncheck serve` and `vpncheck worker` running
+their real entry points (run_serve / run_worker) in-process against it, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.logging import configure_logging
+from bot.sandbox.ports import free_port
+from bot.sandbox.processes import Azurite, RedisServer
+from bot.sandbox.runner import Sandbox
+from bot.sandbox.slack_client import SlackClient
+from bot.sandbox.slack_state import SlackState, Thread
+from bot.serve import run_serve
+from bot.worker_main import run_worker
+
+CARD_EVENT = "vpncheck_card"
+
+
+@dataclass
+class Running:
+    """A started bot + worker pair and the handles tests need."""
+
+    sandbox: Sandbox
+    settings: Settings
+    port: int
+    slack: SlackClient
+    logs: io.StringIO
+    stop: asyncio.Event
+    tasks: list[asyncio.Task[int]] = field(default_factory=list)
+
+    @property
+    def bot_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def wait_card(self, channel: str, *, count: int = 1, timeout: float = 30) -> list[Thread]:
+        """Threads in `channel` that hold a card, once there are `count` of them."""
+        def ready(state: SlackState) -> bool:
+            return len(card_threads(state, channel)) >= count
+
+        await self.sandbox.slack.wait_for(ready, timeout=timeout)
+        return card_threads(self.sandbox.slack.state, channel)
+
+
+def cards_in(thread: Thread) -> list[object]:
+    return [m for m in thread.replies if (m.metadata or {}).get("event_type") == CARD_EVENT]
+
+
+def card_threads(state: SlackState, channel: str) -> list[Thread]:
+    out = []
+    for message in state.messages(channel):
+        if message.is_reply:
+            continue
+        thread = state.thread(channel, message.ts)
+        if cards_in(thread):
+            out.append(thread)
+    return out
+
+
+@pytest.fixture
+def env_scope(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    for var in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "MSI_ENDPOINT", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    yield monkeypatch
+
+
+@pytest.fixture
+async def sandbox(
+    redis_server: RedisServer, azurite: Azurite, tmp_path: Path, redis_client: object
+) -> AsyncIterator[Sandbox]:
+    """Fresh stand-ins (Redis flushed by `redis_client`), sharing the session's redis-server and Azurite."""
+    async with Sandbox(tmp_path, operation_seconds=0.3, redis=redis_server, azurite=azurite) as sb:
+        yield sb
+
+
+async def start_bot(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, *, worker: bool = True,
+                    **extra_env: str) -> Running:
+    port = free_port()
+    env = {**sandbox.env(), "PORT": str(port), "METRICS_PORT": str(free_port()), "VPNCHECK_POLL_INTERVAL": "0.05",
+           "VPNCHECK_LEASE_TTL": "3", **extra_env}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    logs = io.StringIO()
+    configure_logging("INFO", "json", stream=logs)
+    settings = load_settings("serve")
+    stop = asyncio.Event()
+    running = Running(sandbox, settings, port, SlackClient(sandbox.signing_secret, sandbox.slack.url), logs, stop)
+    running.tasks.append(asyncio.create_task(run_serve(settings, stop, configure=False)))
+    if worker:
+        running.tasks.append(asyncio.create_task(run_worker(load_settings("worker"), stop, configure=False)))
+    await wait_ready(f"{running.base_url}/readyz", running.tasks)
+    return running
+
+
+async def wait_ready(url: str, tasks: list[asyncio.Task[int]], timeout: float = 20) -> None:
+    async with aiohttp.ClientSession() as http:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            for task in tasks:
+                if task.done():
+                    task.result()  # surface the start-up error
+                    raise RuntimeError("a role exited during start-up")
+            try:
+                async with http.get(url) as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if loop.time() > deadline:
+                raise TimeoutError(f"{url} not ready")
+            await asyncio.sleep(0.05)  # waiting for a server socket to open, not ordering test events
+
+
+@pytest.fixture
+async def bot(sandbox: Sandbox, env_scope: pytest.MonkeyPatch) -> AsyncIterator[Running]:
+    running = await start_bot(sandbox, env_scope)
+    yield running
+    await stop_bot(running)
+
+
+async def stop_bot(running: Running) -> None:
+    running.stop.set()
+    await asyncio.gather(*running.tasks, return_exceptions=True)
