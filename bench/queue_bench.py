@@ -82,7 +82,8 @@ async def _drain(queue: JobQueue, handler: SleepHandler, concurrency: int) -> fl
 
 
 async def bench(url: str, k: int, j: int, t: float, n: int) -> None:
-    redis = aioredis.Redis.from_url(url)
+    # A blocking pool: hundreds of concurrent jobs must wait for a connection, not fail for lack of one.
+    redis = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(url, max_connections=50))
     await redis.flushall()
     queue = JobQueue(redis, lease_ttl=30.0)
     ideal = await _ideal(k, j, t)
@@ -112,7 +113,7 @@ async def bench(url: str, k: int, j: int, t: float, n: int) -> None:
     print(f"{'floor J×T':<42}{floor:>10.3f}{1.0:>14.3f}")
     print(f"{'ideal asyncio scheduler (no Redis)':<42}{ideal:>10.3f}{ideal / floor:>14.3f}")
     print(f"{'queue + worker, first claim → last card':<42}{elapsed:>10.3f}{elapsed / floor:>14.3f}")
-    print(f"{'  (submitting the {} jobs beforehand)'.format(k * j):<42}{submit:>10.3f}")
+    print(f"{f'  (submitting the {k * j} jobs beforehand)':<42}{submit:>10.3f}")
     print(f"operations run {handler.operations} for {k * j} jobs; cards {handler.cards}")
     print()
     print(f"N={n} identical concurrent requests: {len({s.job_id for s in subs})} job(s), "

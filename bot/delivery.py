@@ -13,11 +13,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot import metrics
 from bot.audit import AuditEvent
-from bot.cards.progress import build_parent
 from bot.cards.report_card import build_report_card
 from bot.intake import target_label
 from bot.logging import bind_job, get_logger
 from bot.models import Report, Requester
+from bot.parent_message import edit_parent
 from bot.queue import JobRecord
 from bot.services import Services
 from bot.worker import JobContext
@@ -129,34 +129,14 @@ class SlackJobHandler:
                 return False
         return False
 
-    async def _edit_parent(
-        self,
-        job: JobRecord,
-        req: Requester,
-        state: str,
-        *,
-        elapsed: float | None = None,
-        report: Report | None = None,
-    ) -> None:
+    async def _edit_parent(self, job: JobRecord, req: Requester, state: str, *, elapsed: float | None = None,
+                           report: Report | None = None) -> None:
         if not req.parent_ts:
             return
-        others = sorted({r.user_id for r in job.requesters} - {req.user_id})
-        text, blocks = build_parent(
-            target_label(job.target),
-            req.user_id,
-            state,
-            position=None,
-            estimated_wait=None,
-            elapsed=(report.finished_at - report.started_at)
-            if report and report.finished_at and report.started_at
-            else elapsed,
-            verdict=report.verdict if report else None,
-            extra_requesters=others,
+        if report and report.finished_at and report.started_at:
+            elapsed = report.finished_at - report.started_at
+        await edit_parent(
+            self.svc, req.channel_id, req.parent_ts, target_label=target_label(job.target),
+            requested_by=req.user_id, state=state, elapsed=elapsed, verdict=report.verdict if report else None,
+            extra_requesters=sorted({r.user_id for r in job.requesters} - {req.user_id}),
         )
-        try:
-            await self.svc.slack.chat_update(
-                channel=req.channel_id, ts=req.parent_ts, text=text, blocks=blocks
-            )
-        except SlackApiError as exc:  # the parent is cosmetic: a failed edit must not block the card
-            metrics.SLACK_ERRORS.labels("chat.update", str(exc.response.get("error"))).inc()
-            log.warning("parent_update_failed", error=str(exc.response.get("error")))

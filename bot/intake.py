@@ -14,6 +14,7 @@ from bot.audit import AuditEvent
 from bot.cards.progress import build_parent
 from bot.logging import get_logger
 from bot.models import Report, Requester, Target
+from bot.parent_message import edit_parent
 from bot.queue import Submission
 from bot.services import Services
 
@@ -104,19 +105,18 @@ async def submit_check(svc: Services, req: CheckRequest) -> IntakeResult:
         svc, req, sub.outcome, f"job {sub.job_id} position {sub.position}", target, job_id=sub.job_id
     )
     status = describe_submission(sub, label)
-    if parent_ts:
-        text, blocks = build_parent(
-            label,
-            req.user_id,
-            "running" if sub.position == 0 else "queued",
+    if parent_ts and sub.outcome != "fresh":
+        await edit_parent(
+            svc,
+            req.channel_id,
+            parent_ts,
+            target_label=label,
+            requested_by=req.user_id,
+            state="running" if sub.position == 0 else "queued",
             position=sub.position or None,
             estimated_wait=sub.estimated_wait,
-            elapsed=None,
-            verdict=None,
-            extra_requesters=[],
         )
-        await svc.slack.chat_update(channel=req.channel_id, ts=parent_ts, text=text, blocks=blocks)
-    else:
+    elif not parent_ts:
         await svc.slack.chat_postMessage(channel=req.channel_id, thread_ts=thread_ts, text=status)
     return IntakeResult(text=status, job_id=sub.job_id, queued=True)
 

@@ -38,7 +38,11 @@ class Services:
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
-        redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=False)
+        # Blocking pool: many concurrent jobs wait for a connection instead of failing with MaxConnectionsError.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=2 * settings.worker_concurrency + 20, timeout=30
+        )
+        redis = aioredis.Redis(connection_pool=pool)
         slack = make_web_client(settings.slack_bot_token, settings.slack_api_url)
         policy = Policy.load(settings.policy_file) if settings.policy_file else NO_POLICY
         return cls(

@@ -55,6 +55,10 @@ class JobContext:
         """True once the lease is known lost, or may have expired (no renewal confirmed in time)."""
         return self._lost or self.queue.clock() >= self._valid_until
 
+    def lease_remaining(self) -> float:
+        """Seconds the lease is certainly still ours (0 when lost)."""
+        return 0.0 if self._lost else max(0.0, self._valid_until - self.queue.clock())
+
     def mark_lost(self) -> None:
         self._lost = True
         if self.run_task is not None and not self.run_task.done():
@@ -318,7 +322,8 @@ class Worker:
             for requester in to_try:
                 if self._handing_back.is_set():
                     raise _HandBack
-                await ctx.renew()  # never post for a job we no longer own
+                if ctx.lease_remaining() < self.queue.lease_ttl / 2:
+                    await ctx.renew()  # never post for a job we may no longer own
                 try:
                     await self.handler.deliver(
                         job, report, requester, reused=requester.thread_key in job.reused
@@ -331,10 +336,12 @@ class Worker:
                     await self._backoff(n)
                     continue
                 await self.queue.mark_delivered(job.id, requester.thread_key)
-            fresh = await self.queue.get(job.id)
-            if fresh is None:
-                raise LeaseLost(job.id)
-            job = ctx.job = fresh
+                job.delivered.add(requester.thread_key)
+            if not to_try:  # finish refused: requesters joined meanwhile
+                fresh = await self.queue.get(job.id)
+                if fresh is None:
+                    raise LeaseLost(job.id)
+                job = ctx.job = fresh
 
     async def _backoff(self, attempt: int) -> None:
         """Waits before a retry, cut short by a hand-back so shutdown is not delayed."""

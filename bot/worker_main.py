@@ -24,7 +24,9 @@ async def _export_depth(svc: Services, stop: asyncio.Event) -> None:
     """Keep the queue-depth gauge fresh for Prometheus / autoscalers."""
     while not stop.is_set():
         with suppress(Exception):
-            for sub, depth in (await svc.queue.depth()).items():
+            depths = await svc.queue.depth()
+            metrics.QUEUE_DEPTH.clear()  # subscriptions whose queue emptied must not keep their last value
+            for sub, depth in depths.items():
                 metrics.QUEUE_DEPTH.labels(sub).set(depth)
         with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 15)

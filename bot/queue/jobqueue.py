@@ -91,7 +91,13 @@ class JobQueue:
 
     # --- requests -------------------------------------------------------------------------------------
 
-    async def submit(self, target: Target, requester: Requester, query: str) -> Submission:
+    async def submit(
+        self, target: Target, requester: Requester, query: str, *, allow_fresh: bool = True
+    ) -> Submission:
+        """Queue a check, join the one queued or running, or (allow_fresh) reuse a result in the fresh window.
+
+        A Re-run button passes allow_fresh=False: the user asked for a new operation, not the last answer.
+        """
         now = self.clock()
         res = await self._run(
             "SUBMIT",
@@ -103,7 +109,7 @@ class JobQueue:
             requester.model_dump_json(),
             requester.thread_key,
             _f(now),
-            _f(self.fresh_window),
+            _f(self.fresh_window if allow_fresh else 0),
         )
         outcome: Outcome = _s(res[0])  # type: ignore[assignment]
         job_id = _s(res[1])

@@ -49,10 +49,11 @@ class Sandbox:
         self._own_azurite = azurite is None
         self.redis = redis
         self.azurite = azurite
-        self.tls: SandboxTLS | None = None
+        # A given Azurite already serves a certificate: everything must trust that same CA.
+        self.tls: SandboxTLS | None = azurite.tls if azurite else None
 
     async def __aenter__(self) -> Sandbox:
-        self.tls = make_tls(self.workdir / "tls")
+        self.tls = self.tls or make_tls(self.workdir / "tls")
         # Children inherit the variables; this process's own aiohttp clients must have been created after
         # SSL_CERT_FILE was set (see bot.cli._trust_sandbox_ca and tests/conftest.py).
         os.environ.update(self.tls.env())
