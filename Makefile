@@ -31,6 +31,12 @@ $(NODE_STAMP): package.json package-lock.json | check-tools
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# checkov lives in a venv of its own: it pins packaging<24, which pytest 9 cannot use.
+CHECKOV := $(VENV)/checkov/bin/checkov
+$(CHECKOV): | $(STAMP)
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install --quiet checkov==3.3.30
+
 install: $(STAMP) $(NODE_STAMP)
 
 demo: install
@@ -46,7 +52,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: install
+unit: install $(CHECKOV)
+	@command -v kubectl >/dev/null || { echo "error: kubectl not found (renders the kustomize overlays in tests/deploy; Debian: apt-get install kubectl)"; exit 1; }
 	$(VENV)/bin/pytest -q
 
 test: install lint typecheck unit
