@@ -84,10 +84,11 @@ async def wait_ready(url: str, child: ChildProcess, timeout: float = 60) -> None
 
 
 def card_thread(state: SlackState, channel_id: str) -> Thread | None:
-    """The thread under our parent message in this channel, once it holds a card."""
+    """The thread under our parent message in this channel, once it holds a card and shows the outcome."""
     for message in state.messages(channel_id):
         thread = state.thread(channel_id, message.ts)
-        if any((reply.metadata or {}).get("event_type") == CARD_EVENT for reply in thread.replies):
+        has_card = any((reply.metadata or {}).get("event_type") == CARD_EVENT for reply in thread.replies)
+        if has_card and "details in thread" in thread.parent.text:  # the parent's final edit
             return thread
     return None
 

@@ -4,8 +4,11 @@
   `Retry-After`): a blind retry could launch a second operation, and Azure allows one per subscription.
 - After an ambiguous start failure (5xx or a connection lost after sending) the last result is asked for
   (`queryTroubleshootResult`) before any new start, and a 409 then is taken as our own run still going.
-- The poller's continuation token (the operation's Location) is saved right after Azure accepts; a restarted
-  worker resumes polling that operation instead of starting another.
+- A checkpoint marked "starting" is saved before every start POST (and fails, ending the run, when the worker
+  no longer owns the job), and the poller's continuation token (the operation's Location) right after Azure
+  accepts. A restarted worker resumes polling that operation instead of starting another; one that finds
+  "starting" without a token cannot know whether Azure got the POST, so it treats the start as ambiguous
+  (asks for the last result first, and takes a 409 as its own run still going).
 - Polls use a deliberate interval: Azure sends `202` + `null` + Location, often without `Retry-After`, and the
   SDK's default would then wait 30 s between polls.
 """
@@ -38,10 +41,13 @@ from bot.models import Target, Verdict
 log = get_logger("vpncheck.azure.troubleshoot")
 
 # Checkpoint keys (strings only: the worker stores the mapping in Redis).
+CK_STATE = "state"  # STARTING (a POST may have reached Azure) | ACCEPTED (CK_TOKEN holds its Location)
 CK_TOKEN = "continuation_token"
-CK_STARTED_AT = "started_at"  # unix time just before the accepted start POST
+CK_STARTED_AT = "started_at"  # unix time just before the (first possibly) accepted start POST
 CK_TARGET = "target_id"
 CK_WATCHER = "watcher_id"
+STARTING = "starting"
+ACCEPTED = "accepted"
 
 Progress = Callable[[str], Awaitable[None]]
 SaveCheckpoint = Callable[[dict[str, str]], Awaitable[None]]
@@ -139,6 +145,7 @@ class TroubleshootOperation:
         self._save = save_checkpoint
         self._progress_cb = progress
         self._started_at: float | None = None
+        self._starting_since: float | None = None  # a "starting" checkpoint is saved with this time
 
     async def run(self, checkpoint: Mapping[str, str] | None = None) -> Outcome:
         token, started_at = self._usable_checkpoint(checkpoint)
@@ -152,6 +159,10 @@ class TroubleshootOperation:
             async with asyncio.timeout(budget):
                 if token is not None and started_at is not None:
                     return await self._resume(token, started_at)
+                if started_at is not None:  # died between "starting" and saving the token: did Azure get it?
+                    log.warning("start_unconfirmed", target=self._target.id)
+                    self._starting_since = started_at
+                    return await self._start_and_poll(ambiguous_since=started_at)
                 return await self._start_and_poll(ambiguous_since=None)
         except TimeoutError:
             return self._timed_out()
@@ -171,10 +182,26 @@ class TroubleshootOperation:
         return checkpoint.get(CK_TOKEN) or None, started_at
 
     async def _checkpoint(self, token: str, started_at: float) -> None:
+        self._starting_since = None
         await self._save(
             {
+                CK_STATE: ACCEPTED,
                 CK_TOKEN: token,
                 CK_STARTED_AT: repr(started_at),
+                CK_TARGET: self._target.id,
+                CK_WATCHER: self._watcher.id,
+            }
+        )
+
+    async def _mark_starting(self, at: float) -> None:
+        """Record that a start POST may reach Azure from `at` on (kept from the first of a series of tries)."""
+        if self._starting_since is not None:
+            return
+        self._starting_since = at
+        await self._save(
+            {
+                CK_STATE: STARTING,
+                CK_STARTED_AT: repr(at),
                 CK_TARGET: self._target.id,
                 CK_WATCHER: self._watcher.id,
             }
@@ -191,6 +218,7 @@ class TroubleshootOperation:
                 if found is not None:
                     return found
             requested_at = time.time()
+            await self._mark_starting(requested_at)
             try:
                 token = await self._start()
             except AzureError as exc:

@@ -14,17 +14,28 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
 
+import yaml
 from azure.storage.blob.aio import BlobServiceClient
 
 from bot.sandbox.arm import ArmSimulator
 from bot.sandbox.identity import IdentityEndpoint
 from bot.sandbox.processes import Azurite, RedisServer
 from bot.sandbox.scenarios import Catalogue, load_catalogue
-from bot.sandbox.slack_api import SlackEmulator
+from bot.sandbox.slack_api import DEFAULT_BOT_SCOPES, SlackEmulator
 from bot.sandbox.tls import SandboxTLS, make_tls
 
 LOG_CONTAINER = "vpnlogs"
 SANDBOX_POLICY = Path(__file__).with_name("policy.yaml")
+
+
+def manifest_scopes() -> frozenset[str]:
+    """The bot scopes of deploy/slack-manifest.yaml: the emulator grants exactly what the real app would get,
+    so a call needing a scope the manifest lacks fails in the sandbox too (`missing_scope`)."""
+    manifest = Path(__file__).resolve().parents[2] / "deploy" / "slack-manifest.yaml"
+    if not manifest.exists():  # installed without the repository: the emulator's own defaults
+        return DEFAULT_BOT_SCOPES
+    data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    return frozenset(data["oauth_config"]["scopes"]["bot"])
 
 
 class Sandbox:
@@ -74,7 +85,7 @@ class Sandbox:
             )
         )
         self.slack = await self._stack.enter_async_context(
-            SlackEmulator(bot_token=self.bot_token, app_token=self.app_token)
+            SlackEmulator(bot_token=self.bot_token, app_token=self.app_token, bot_scopes=manifest_scopes())
         )
         return self
 

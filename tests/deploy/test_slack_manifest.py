@@ -47,7 +47,15 @@ def test_scopes_are_exactly_those_the_bot_needs() -> None:
     scopes = _manifest()["oauth_config"]["scopes"]
     assert set(scopes) == {"bot"}, "no user scopes: the bot acts as itself only"
     assert sorted(scopes["bot"]) == sorted(
-        ["commands", "chat:write", "app_mentions:read", "files:write", "usergroups:read"]
+        [
+            "commands",
+            "chat:write",
+            "app_mentions:read",
+            "files:write",
+            "usergroups:read",
+            "channels:history",  # conversations.replies: no duplicate card after a crash
+            "groups:history",
+        ]
     )
 
 
