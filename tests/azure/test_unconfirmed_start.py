@@ -1,0 +1,102 @@
+"""A worker that dies between its start POST and saving the continuation token: the checkpoint then says only
+"starting", and the engine that resumes it must not launch a second operation on Azure."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.azure.troubleshoot import ACCEPTED, CK_STATE, CK_TOKEN, STARTING
+from bot.models import Target, Verdict
+from bot.sandbox.arm_state import ManualClock
+from bot.sandbox.processes import Azurite
+from bot.sandbox.scenarios import Catalogue
+from bot.sandbox.tls import SandboxTLS
+from tests.azure.conftest import OPERATION_SECONDS, AzureStack, Checkpoints, azure_stack
+
+
+class WorkerDied(Exception):
+    """The save never happened: the process was gone (what SIGKILL looks like to the engine's caller)."""
+
+
+class DyingCheckpoints(Checkpoints):
+    """Keeps checkpoints until one in `die_on` state is saved, then dies instead of saving it."""
+
+    def __init__(self, stack: AzureStack, die_on: str) -> None:
+        super().__init__()
+        self.stack = stack
+        self.die_on = die_on
+        self.posts_when_starting: list[int] = []
+
+    async def save(self, checkpoint: dict[str, str]) -> None:
+        if checkpoint.get(CK_STATE) == STARTING:
+            self.posts_when_starting.append(len(self.stack.arm.troubleshoot_posts()))
+        if checkpoint.get(CK_STATE) == self.die_on:
+            raise WorkerDied
+        await super().save(checkpoint)
+
+
+async def _first_run_dies(stack: AzureStack, name: str, die_on: str) -> tuple[Target, DyingCheckpoints]:
+    engine = stack.make_engine()
+    target = await engine.resolve(name)
+    assert isinstance(target, Target), target
+    dying = DyingCheckpoints(stack, die_on)
+    with pytest.raises(WorkerDied):
+        await engine.run(target, checkpoint=None, save_checkpoint=dying.save)
+    assert dying.posts_when_starting == [0]  # "starting" is on record before any POST leaves
+    return target, dying
+
+
+async def test_died_after_azure_accepted_waits_for_that_operation(
+    catalogue: Catalogue, tls: SandboxTLS, azurite: Azurite
+) -> None:
+    clock = ManualClock()
+    async with azure_stack(catalogue, tls, azurite, clock=clock) as stack:
+        arm = stack.arm
+        target, dying = await _first_run_dies(stack, "cn-psk-mismatch", die_on=ACCEPTED)
+        [op] = arm.operations  # Azure got the POST and is working; our token was never saved
+        checkpoint = dying.last
+        assert checkpoint is not None and checkpoint[CK_STATE] == STARTING and CK_TOKEN not in checkpoint
+
+        resumed = Checkpoints()
+        task = asyncio.create_task(
+            stack.make_engine().run(target, checkpoint=checkpoint, save_checkpoint=resumed.save)
+        )
+        # The resumed run asks for the last result, then tries a start: Azure refuses (ours still runs).
+        await arm.wait_for(lambda: [p.status for p in arm.troubleshoot_posts()] == [202, 409])
+        clock.advance(OPERATION_SECONDS)  # Azure finishes the first run
+        report = await task
+
+        assert report.verdict is Verdict.UNHEALTHY and [f.id for f in report.faults] == ["Authentication"]
+        assert arm.operations == [op] and op.finished
+        assert report.start_time == op.start_time
+        assert report.logs is not None and report.logs.blob_name == op.blob_name
+        assert report.started_at == float(checkpoint["started_at"])
+        kinds = [r.path.rsplit("/", 1)[-1] for r in arm.requests if r.method == "POST"]
+        assert kinds[:3] == ["troubleshoot", "queryTroubleshootResult", "troubleshoot"]
+
+
+async def test_died_before_the_post_left_starts_once(
+    catalogue: Catalogue, tls: SandboxTLS, azurite: Azurite
+) -> None:
+    async with azure_stack(catalogue, tls, azurite) as stack:
+        arm = stack.arm
+        # Dies on the "starting" save itself: e.g. the lease was already lost, so nothing may be sent.
+        target, dying = await _first_run_dies(stack, "gw-prod-weu", die_on=STARTING)
+        assert arm.troubleshoot_posts() == [] and dying.saved == []
+
+        # A later claim whose "starting" checkpoint was saved but whose POST never left: no result to find,
+        # so it starts (once) and finishes normally.
+        engine = stack.make_engine()
+        first = Checkpoints()
+        checkpoint = {
+            CK_STATE: STARTING,
+            "started_at": repr(arm.clock.now().timestamp()),
+            "target_id": target.id,
+            "watcher_id": "",
+        }
+        report = await engine.run(target, checkpoint=checkpoint, save_checkpoint=first.save)
+        assert report.verdict is Verdict.HEALTHY, report.message
+        assert [p.status for p in arm.troubleshoot_posts()] == [202] and len(arm.operations) == 1
+        assert first.last is not None and first.last[CK_STATE] == ACCEPTED
