@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import tempfile
 import time
 from pathlib import Path
 
 import redis.asyncio as aioredis
+import structlog
 
 from bot.models import Report, Requester, Target, TargetKind, Verdict
 from bot.queue import JobQueue, JobRecord
@@ -128,6 +130,8 @@ def main() -> None:
     p.add_argument("--t", type=float, default=0.2)
     p.add_argument("--n", type=int, default=100)
     a = p.parse_args()
+    # Per-job info logs would measure the console, not the queue.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisServer(Path(tmp) / "redis").start()
         try:

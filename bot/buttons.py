@@ -49,6 +49,13 @@ async def handle_rerun(svc: Services, ctx: ButtonContext) -> list[Reply]:
             source="rerun",
         ),
     )
+    if result.queued:  # everyone in the thread sees that a new check is coming; refusals stay private
+        await svc.slack.chat_postMessage(
+            channel=ctx.channel_id,
+            thread_ts=ctx.thread_ts,
+            text=f"🔁 Re-run by <@{ctx.user_id}>: {result.text}",
+        )
+        return []
     return [{"text": result.text}]
 
 

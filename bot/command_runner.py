@@ -6,8 +6,12 @@ Slash commands, mentions and buttons all come through here, so they behave the s
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
+
+from redis.exceptions import RedisError
+from slack_sdk.errors import SlackApiError
 
 from bot import metrics
 from bot.audit import AuditEvent
@@ -16,11 +20,14 @@ from bot.cards.history_card import build_history_card
 from bot.cards.status_card import build_status_card
 from bot.commands import Check, Command, Help, History, Invalid, Status
 from bot.intake import CheckRequest, submit_check, user_may_use_bot
+from bot.logging import get_logger
 from bot.models import Report
 from bot.queue_views import to_history_entries, to_status_input
 from bot.services import Services
 
 Reply = dict[str, Any]  # keyword arguments for respond() / chat.postMessage: text and blocks
+
+log = get_logger("vpncheck.commands")
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,33 @@ async def run_command(svc: Services, cmd: Command, ctx: CommandContext) -> list[
         text, blocks = build_history_card(resolved, to_history_entries(records))
         return [{"text": text, "blocks": blocks}]
     raise AssertionError(cmd)
+
+
+def failure_reply(svc: Services, exc: Exception) -> Reply:
+    """What the person is told when their request broke after the acknowledgement."""
+    if isinstance(exc, RedisError):
+        what = "the job store (Redis) is unreachable"
+    elif isinstance(exc, SlackApiError):
+        what = f"Slack answered `{exc.response.get('error')}`"
+    else:
+        what = "an internal error (it has been logged)"
+    return {
+        "text": f"💥 Sorry, that did not work: {what}. Please try again in a minute; "
+        f"if it keeps failing, ask {svc.policy.contact}."
+    }
+
+
+async def replies_or_failure(svc: Services, work: Awaitable[list[Reply] | None]) -> list[Reply]:
+    """Runs the work behind an ack in one of the bounded slots, so acks are never queued behind a burst.
+
+    Never silence: a failure after ack() becomes a reply. (An exception escaping a Bolt listener moments
+    after ack() also makes Bolt drop the ack itself and answer Slack 404 "unhandled request".)"""
+    try:
+        async with svc.after_ack:
+            return await work or []
+    except Exception as exc:
+        log.exception("request_failed", error=repr(exc))
+        return [failure_reply(svc, exc)]
 
 
 async def _audit(svc: Services, ctx: CommandContext, action: str, target: str, outcome: str) -> None:

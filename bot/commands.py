@@ -134,11 +134,28 @@ def strip_mention(text: str) -> str:
     return text[mention.end() :] if mention is not None else text
 
 
-def parse_command(text: str, *, max_targets: int = 5) -> Command:
-    """Never raises; anything that is not clearly a command becomes `Invalid` with a message for the user."""
+def _strip_bot_mentions(text: str) -> str:
+    """Drops the leading bot mention, and repeats of that same mention ("@vpncheck @vpncheck gw-1")."""
+    first = _LEADING_MENTION.match(text)
+    if first is None:
+        return text
+    bot = first.group(0).strip().split("|")[0].rstrip(">")
+    text = text[first.end() :]
+    while (again := _LEADING_MENTION.match(text)) and again.group(0).strip().split("|")[0].rstrip(">") == bot:
+        text = text[again.end() :]
+    return text
+
+
+def parse_command(text: str, *, max_targets: int = 5, mention: bool = False) -> Command:
+    """Never raises; anything that is not clearly a command becomes `Invalid` with a message for the user.
+
+    `mention`: the text of an `app_mention`, whose leading `<@BOT>` is dropped. A slash command's text has
+    no such prefix, so there a leading `<@U…>` is someone else being mentioned and is refused.
+    """
     if len(text) > MAX_TEXT:
         return Invalid(f"That is {len(text)} characters; a command is at most {MAX_TEXT}.")
-    text = strip_mention(text)
+    if mention:
+        text = _strip_bot_mentions(text)
     problem = _bad_characters(text)
     if problem is not None:
         return Invalid(problem)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-
 from bot import metrics
 from bot.audit import AuditEvent
 from bot.cards.report_card import build_report_card
@@ -89,19 +87,15 @@ class SlackJobHandler:
             job_id=job.id,
             rerun_value=job.target.id,
         )
-        try:
-            await self.svc.slack.chat_postMessage(
-                channel=requester.channel_id,
-                thread_ts=requester.thread_ts,
-                text=text,
-                blocks=blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-                metadata={"event_type": CARD_EVENT, "event_payload": {"job_id": job.id}},
-            )
-        except SlackApiError as exc:
-            metrics.SLACK_ERRORS.labels("chat.postMessage", str(exc.response.get("error"))).inc()
-            raise
+        await self.svc.slack.chat_postMessage(
+            channel=requester.channel_id,
+            thread_ts=requester.thread_ts,
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata={"event_type": CARD_EVENT, "event_payload": {"job_id": job.id}},
+        )
         log.info("card_posted", channel=requester.channel_id, verdict=report.verdict.value)
 
     async def _card_already_posted(self, job: JobRecord, requester: Requester) -> bool:
@@ -129,14 +123,27 @@ class SlackJobHandler:
                 return False
         return False
 
-    async def _edit_parent(self, job: JobRecord, req: Requester, state: str, *, elapsed: float | None = None,
-                           report: Report | None = None) -> None:
+    async def _edit_parent(
+        self,
+        job: JobRecord,
+        req: Requester,
+        state: str,
+        *,
+        elapsed: float | None = None,
+        report: Report | None = None,
+    ) -> None:
         if not req.parent_ts:
             return
         if report and report.finished_at and report.started_at:
             elapsed = report.finished_at - report.started_at
         await edit_parent(
-            self.svc, req.channel_id, req.parent_ts, target_label=target_label(job.target),
-            requested_by=req.user_id, state=state, elapsed=elapsed, verdict=report.verdict if report else None,
+            self.svc,
+            req.channel_id,
+            req.parent_ts,
+            target_label=target_label(job.target),
+            requested_by=req.user_id,
+            state=state,
+            elapsed=elapsed,
+            verdict=report.verdict if report else None,
             extra_requesters=sorted({r.user_id for r in job.requesters} - {req.user_id}),
         )

@@ -93,8 +93,9 @@ def card_thread(state: SlackState, channel_id: str) -> Thread | None:
     return None
 
 
-async def run_demo(workdir: Path | None = None, *, operation_seconds: float = 1.5,
-                   only: Sequence[str] | None = None) -> int:
+async def run_demo(
+    workdir: Path | None = None, *, operation_seconds: float = 1.5, only: Sequence[str] | None = None
+) -> int:
     scenarios = [s for s in SCENARIOS if not only or s.target in only]
     try:
         sandbox = Sandbox(workdir, operation_seconds=operation_seconds)
@@ -107,8 +108,14 @@ async def run_demo(workdir: Path | None = None, *, operation_seconds: float = 1.
 
 async def _play(sandbox: Sandbox, scenarios: list[DemoScenario]) -> int:
     port = free_port()
-    env = {**os.environ, **sandbox.env(), "PORT": str(port), "METRICS_PORT": str(free_port()),
-           "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
+    env = {
+        **os.environ,
+        **sandbox.env(),
+        "PORT": str(port),
+        "METRICS_PORT": str(free_port()),
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "INFO",
+    }
     env.pop("SLACK_APP_TOKEN", None)
     bot = ChildProcess("serve", env, sandbox.workdir / "serve.log")
     worker = ChildProcess("worker", env, sandbox.workdir / "worker.log")
@@ -118,17 +125,22 @@ async def _play(sandbox: Sandbox, scenarios: list[DemoScenario]) -> int:
         bot_url = f"http://127.0.0.1:{port}/slack/events"
         await wait_ready(f"http://127.0.0.1:{port}/readyz", bot)
         slack = SlackClient(sandbox.signing_secret, sandbox.slack.url)
-        print(f"vpncheck demo: sandbox up, bot on :{port}, worker running; "
-              f"simulated Azure operations take {sandbox.operation_seconds:g}s.\n", flush=True)
+        print(
+            f"vpncheck demo: sandbox up, bot on :{port}, worker running; "
+            f"simulated Azure operations take {sandbox.operation_seconds:g}s.\n",
+            flush=True,
+        )
         for scenario in scenarios:
             started = time.monotonic()
-            resp = await slack.slash_command(bot_url, text=scenario.target, user_id=scenario.user_id,
-                                             channel_id=scenario.channel_id)
+            resp = await slack.slash_command(
+                bot_url, text=scenario.target, user_id=scenario.user_id, channel_id=scenario.channel_id
+            )
             ack_ms = (time.monotonic() - started) * 1000
             ack_text = (resp.json() or {}).get("text", "") if resp.status == 200 else f"HTTP {resp.status}"
             print(f"━━ /vpncheck {scenario.target}  ({scenario.what})")
             print(f"   ephemeral ack in {ack_ms:.0f} ms: {ack_text}", flush=True)
         for scenario in scenarios:
+
             def has_card(state: SlackState, channel: str = scenario.channel_id) -> bool:
                 return card_thread(state, channel) is not None
 

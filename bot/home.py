@@ -1,4 +1,4 @@
-"""App Home: what the user may see, assembled from the audit trail and the queue, published with views.publish."""
+"""App Home: what the user may see, from the audit trail and the queue, published with views.publish."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ async def publish_home(svc: Services, user_id: str) -> None:
     recent = []
     for job_id in job_ids:
         job = await svc.queue.get(job_id)
-        if job is not None and job.report is not None and (
-            await svc.authorize(user_id, "", job.target)
-        ).allowed:
+        if (
+            job is not None
+            and job.report is not None
+            and (await svc.authorize(user_id, "", job.target)).allowed
+        ):
             recent.append(job)
         if len(recent) >= _RECENT:
             break

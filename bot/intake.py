@@ -1,7 +1,8 @@
 """From a parsed request to a queued job: resolve, authorise, post the parent message, enqueue.
 
 Runs after Slack has been acknowledged, so it may take the seconds that ARM look-ups need. Every path
-ends in a message to the requester: nothing is dropped silently.
+ends in a message to the requester: nothing is dropped silently. The caller delivers that message (into
+the thread for a mention, privately for a command), so it is said exactly once.
 """
 
 from __future__ import annotations
@@ -54,10 +55,7 @@ async def submit_check(svc: Services, req: CheckRequest) -> IntakeResult:
     resolved = await svc.engine.resolve(req.query)
     if isinstance(resolved, Report):
         await _audit(svc, req, "rejected", resolved.message or "")
-        text = f"🚫 {resolved.message}"
-        if req.thread_ts:
-            await svc.slack.chat_postMessage(channel=req.channel_id, thread_ts=req.thread_ts, text=text)
-        return IntakeResult(text=text)
+        return IntakeResult(text=f"🚫 {resolved.message}")
 
     target = resolved
     decision = await svc.authorize(req.user_id, req.channel_id, target)
@@ -116,8 +114,6 @@ async def submit_check(svc: Services, req: CheckRequest) -> IntakeResult:
             position=sub.position or None,
             estimated_wait=sub.estimated_wait,
         )
-    elif not parent_ts:
-        await svc.slack.chat_postMessage(channel=req.channel_id, thread_ts=thread_ts, text=status)
     return IntakeResult(text=status, job_id=sub.job_id, queued=True)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from slack_sdk.errors import SlackApiError
 
-from bot import metrics
 from bot.cards.progress import build_parent
 from bot.logging import get_logger
 from bot.models import Verdict
@@ -44,15 +43,20 @@ async def edit_parent(
     extra_requesters: list[str] | None = None,
 ) -> None:
     key = f"{{vpncheck}}:parent:{channel_id}:{parent_ts}"
-    allowed = await svc.redis.eval(_ADVANCE, 1, key, _RANK[state], _TTL_SECONDS)  # type: ignore[misc]
+    allowed = await svc.redis.eval(_ADVANCE, 1, key, _RANK[state], _TTL_SECONDS)
     if not allowed:
         return
     text, blocks = build_parent(
-        target_label, requested_by, state, position=position, estimated_wait=estimated_wait, elapsed=elapsed,
-        verdict=verdict, extra_requesters=extra_requesters,
+        target_label,
+        requested_by,
+        state,
+        position=position,
+        estimated_wait=estimated_wait,
+        elapsed=elapsed,
+        verdict=verdict,
+        extra_requesters=extra_requesters,
     )
     try:
         await svc.slack.chat_update(channel=channel_id, ts=parent_ts, text=text, blocks=blocks)
     except SlackApiError as exc:  # the parent is a progress display: a failed edit must not block the card
-        metrics.SLACK_ERRORS.labels("chat.update", str(exc.response.get("error"))).inc()
         log.warning("parent_update_failed", error=str(exc.response.get("error")))

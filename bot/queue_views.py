@@ -22,12 +22,30 @@ def to_status_input(snapshot: QueueSnapshot) -> list[SubscriptionQueue]:
         running = None
         if sub.running is not None:
             job = sub.running.job
-            running = RunningJob(job_id=job.id, target_label=_label(job), requested_by=_who(job),
-                                 enqueued_at=job.created_at, started_at=sub.running.since)
-        queued = [QueuedJob(job_id=q.job.id, target_label=_label(q.job), requested_by=_who(q.job),
-                            enqueued_at=q.job.created_at) for q in sub.queued]
-        out.append(SubscriptionQueue(subscription_id=sub.subscription_id, running=running, queued=queued,
-                                     median_duration=sub.median_duration))
+            running = RunningJob(
+                job_id=job.id,
+                target_label=_label(job),
+                requested_by=_who(job),
+                enqueued_at=job.created_at,
+                started_at=sub.running.since,
+            )
+        queued = [
+            QueuedJob(
+                job_id=q.job.id,
+                target_label=_label(q.job),
+                requested_by=_who(q.job),
+                enqueued_at=q.job.created_at,
+            )
+            for q in sub.queued
+        ]
+        out.append(
+            SubscriptionQueue(
+                subscription_id=sub.subscription_id,
+                running=running,
+                queued=queued,
+                median_duration=sub.median_duration,
+            )
+        )
     return out
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from slack_sdk.web.async_client import AsyncWebClient
@@ -16,6 +17,10 @@ from bot.policy_groups import UserGroupCache, decide
 from bot.queue import JobQueue
 from bot.slack_web import make_web_client
 
+# Requests whose after-ack work (ARM look-ups, Slack posts, the queue) runs at once; others wait their turn.
+# One event loop serves the acks and that work: unbounded, a burst of commands delays every ack behind it
+# (bench/ack_bench.py, 20 concurrent: p99 1.1 s unbounded, 0.27 s with 8 slots).
+AFTER_ACK_SLOTS = 8
 
 # Deny by default: without a policy file nobody may run checks, and the refusal says how to fix that.
 NO_POLICY = Policy(
@@ -35,10 +40,11 @@ class Services:
     groups: UserGroupCache
     audit: AuditLog
     slack: AsyncWebClient
+    after_ack: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(AFTER_ACK_SLOTS))
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
-        # Blocking pool: many concurrent jobs wait for a connection instead of failing with MaxConnectionsError.
+        # Blocking pool: concurrent jobs wait for a connection instead of failing with MaxConnectionsError.
         pool = aioredis.BlockingConnectionPool.from_url(
             settings.redis_url, max_connections=2 * settings.worker_concurrency + 20, timeout=30
         )

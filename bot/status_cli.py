@@ -1,4 +1,4 @@
-"""Terminal commands that read the bot's state: `vpncheck status`, `vpncheck audit`, `vpncheck healthcheck`."""
+"""Terminal commands reading the bot's state: `vpncheck status`, `vpncheck audit`, `vpncheck healthcheck`."""
 
 from __future__ import annotations
 
@@ -33,12 +33,12 @@ async def run_audit(settings: Settings, *, limit: int) -> int:
 
 
 def run_healthcheck() -> int:
-    """Docker HEALTHCHECK: one role runs per container; the bot answers on PORT, the worker on METRICS_PORT."""
+    """Docker HEALTHCHECK: one role per container; the bot answers on PORT, the worker on METRICS_PORT."""
     ports = [os.environ.get("PORT", "3000"), os.environ.get("METRICS_PORT", "9100")]
     errors = []
     for port in dict.fromkeys(p for p in ports if p and p != "0"):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=3) as resp:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=3) as resp:
                 if resp.status == 200:
                     return 0
         except OSError as exc:

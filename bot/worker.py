@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import Coroutine
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from redis.exceptions import RedisError
@@ -23,6 +23,7 @@ from bot.queue.jobqueue import JobQueue
 from bot.queue.records import Claim, JobRecord, LeaseLost
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 class JobHandler(Protocol):
@@ -64,18 +65,19 @@ class JobContext:
         if self.run_task is not None and not self.run_task.done():
             self.run_task.cancel()
 
-    async def fenced(self, call: Coroutine[Any, Any, None]) -> None:
+    async def fenced(self, call: Coroutine[Any, Any, T]) -> T:
         """Runs a fenced queue write; a refusal marks the lease lost (and cancels the handler)."""
         if self.lease_lost():
             call.close()
             raise LeaseLost(self.claim.job_id)
         sent = self.queue.clock()  # the lease runs from when we asked, not from when Redis answered
         try:
-            await call
+            out = await call
         except LeaseLost:
             self.mark_lost()
             raise
         self._valid_until = sent + self.queue.lease_ttl
+        return out
 
     async def renew(self) -> None:
         await self.fenced(self.queue.renew(self.claim))
@@ -173,19 +175,23 @@ class Worker:
                 await asyncio.sleep(self.poll_interval)  # Redis down: retry at the polling pace
 
     async def _fill(self) -> None:
-        while len(self._deliveries) < self.concurrency:
-            owed = await self.queue.claim_deliveries(self.concurrency - len(self._deliveries))
-            for job_id, thread in owed:
+        """Takes jobs and owed cards up to `concurrency` each, in one round trip per pass."""
+        while True:
+            jobs = self.concurrency - len(self._jobs)
+            deliveries = self.concurrency - len(self._deliveries)
+            if jobs <= 0 and deliveries <= 0:
+                break
+            work = await self.queue.claim_work(
+                self.worker_id, jobs=max(jobs, 0), deliveries=max(deliveries, 0)
+            )
+            for job_id, thread in work.deliveries:
                 self._spawn_delivery(job_id, thread)
-            if not owed:
-                break
-        while len(self._jobs) < self.concurrency:
-            claim = await self.queue.claim(self.worker_id)
-            if claim is None:
-                break
-            task = asyncio.create_task(self._process(claim))
-            self._jobs[claim.job_id] = (task, None)
-            task.add_done_callback(functools.partial(self._job_done, claim.job_id))
+            for claim in work.claims:
+                task = asyncio.create_task(self._process(claim))
+                self._jobs[claim.job_id] = (task, None)
+                task.add_done_callback(functools.partial(self._job_done, claim.job_id))
+            if len(work.claims) < jobs or len(work.deliveries) < deliveries:
+                break  # nothing more to take now
         if len(self._jobs) >= self.concurrency:
             self._capacity.clear()
 
@@ -215,11 +221,11 @@ class Worker:
     # --- one job ------------------------------------------------------------
 
     async def _process(self, claim: Claim) -> None:
-        bound = log.bind(worker=self.worker_id, job=claim.job_id, subscription=claim.subscription_id)
+        bound = log.bind(worker=self.worker_id, job_id=claim.job_id, subscription=claim.subscription_id)
         ctx: JobContext | None = None
         heartbeat: asyncio.Task[None] | None = None
         try:
-            job = await self.queue.get(claim.job_id)
+            job = claim.job or await self.queue.get(claim.job_id)
             if job is None:  # expired by retention while queued: cannot happen unless data was removed
                 bound.warning("worker.job_missing")
                 return
@@ -229,7 +235,8 @@ class Worker:
             report = job.report
             if report is None:
                 report, failed = await self._run_handler(ctx)
-                await ctx.fenced(self.queue.store_report(claim, report, failed=failed))
+                waiting = await ctx.fenced(self.queue.store_report(claim, report, failed=failed))
+                job.requesters, job.delivered = waiting.requesters, waiting.delivered
             await self._deliver_all(ctx, report)
             bound.info("worker.job_done", attempts=job.attempts)
         except LeaseLost:
@@ -270,7 +277,7 @@ class Worker:
             try:
                 await self.handler.started(job)
             except Exception as exc:
-                log.warning("worker.started_failed", job=job.id, error=repr(exc))
+                log.warning("worker.started_failed", job_id=job.id, error=repr(exc))
         if job.attempts > self.max_attempts:
             return self._failure(
                 job, f"The check was interrupted {job.attempts - 1} times and was given up."
@@ -290,7 +297,7 @@ class Worker:
         except LeaseLost:
             raise
         except Exception as exc:
-            log.exception("worker.handler_failed", job=job.id)
+            log.exception("worker.handler_failed", job_id=job.id)
             return self._failure(job, f"The check failed unexpectedly ({type(exc).__name__})."), True
 
     def _failure(self, job: JobRecord, message: str) -> Report:
@@ -309,39 +316,52 @@ class Worker:
     async def _deliver_all(self, ctx: JobContext, report: Report) -> None:
         """Post the card into every requester's thread (also those joining meanwhile), then finish the job.
 
-        Threads still failing after `inline_delivery_attempts` are handed to the delivery queue so a Slack
-        outage does not hold the subscription.
+        Posted threads are recorded by the finish call itself (one round trip); a hand-back or lost lease
+        records them on the way out. Threads still failing after `inline_delivery_attempts` are handed to the
+        delivery queue so a Slack outage does not hold the subscription.
         """
         failures: dict[str, int] = {}
         job = ctx.job
-        while True:
-            pending = job.pending_requesters()
-            to_try = [r for r in pending if failures.get(r.thread_key, 0) < self.inline_delivery_attempts]
-            if not to_try and not await ctx.queue.finish(ctx.claim, handoff=bool(pending)):
-                return
-            for requester in to_try:
-                if self._handing_back.is_set():
-                    raise _HandBack
-                if ctx.lease_remaining() < self.queue.lease_ttl / 2:
-                    await ctx.renew()  # never post for a job we may no longer own
-                try:
-                    await self.handler.deliver(
-                        job, report, requester, reused=requester.thread_key in job.reused
+        posted: list[str] = []
+        try:
+            while True:
+                pending = job.pending_requesters()
+                to_try = [r for r in pending if failures.get(r.thread_key, 0) < self.inline_delivery_attempts]
+                if not to_try:
+                    waiting = await ctx.queue.finish_or_wait(
+                        ctx.claim, handoff=bool(pending), delivered=posted
                     )
-                except Exception as exc:
-                    n = failures[requester.thread_key] = failures.get(requester.thread_key, 0) + 1
-                    log.warning(
-                        "worker.deliver_failed", job=job.id, thread=requester.thread_key, error=repr(exc)
-                    )
-                    await self._backoff(n)
+                    posted = []
+                    if waiting is None:
+                        return
+                    job.requesters, job.delivered = waiting.requesters, waiting.delivered  # joined meanwhile
                     continue
-                await self.queue.mark_delivered(job.id, requester.thread_key)
-                job.delivered.add(requester.thread_key)
-            if not to_try:  # finish refused: requesters joined meanwhile
-                fresh = await self.queue.get(job.id)
-                if fresh is None:
-                    raise LeaseLost(job.id)
-                job = ctx.job = fresh
+                for requester in to_try:
+                    if self._handing_back.is_set():
+                        raise _HandBack
+                    if ctx.lease_remaining() < self.queue.lease_ttl / 2:
+                        await ctx.renew()  # never post for a job we may no longer own
+                    try:
+                        await self.handler.deliver(
+                            job, report, requester, reused=requester.thread_key in job.reused
+                        )
+                    except Exception as exc:
+                        n = failures[requester.thread_key] = failures.get(requester.thread_key, 0) + 1
+                        log.warning(
+                            "worker.deliver_failed",
+                            job_id=job.id,
+                            thread=requester.thread_key,
+                            error=repr(exc),
+                        )
+                        await self._backoff(n)
+                        continue
+                    posted.append(requester.thread_key)
+                    job.delivered.add(requester.thread_key)
+        finally:
+            if posted:  # leaving early: the cards were posted all the same
+                with contextlib.suppress(RedisError):
+                    for thread in posted:
+                        await self.queue.mark_delivered(job.id, thread)
 
     async def _backoff(self, attempt: int) -> None:
         """Waits before a retry, cut short by a hand-back so shutdown is not delayed."""
@@ -366,7 +386,7 @@ class Worker:
                 await self.handler.deliver(job, job.report, requester, reused=thread in job.reused)
             except Exception as exc:
                 n = self._owed_failures[key] = self._owed_failures.get(key, 0) + 1
-                log.warning("worker.deliver_failed", job=job_id, thread=thread, error=repr(exc))
+                log.warning("worker.deliver_failed", job_id=job_id, thread=thread, error=repr(exc))
                 delay = min(self.delivery_backoff_max, self.delivery_backoff * 2 ** (n - 1))
                 await self.queue.retry_delivery(job_id, thread, delay)
                 return

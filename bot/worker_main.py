@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from contextlib import suppress
 
 from bot import metrics
 from bot.config import Settings
@@ -20,16 +19,12 @@ from bot.worker import Worker
 log = get_logger("vpncheck.worker")
 
 
-async def _export_depth(svc: Services, stop: asyncio.Event) -> None:
-    """Keep the queue-depth gauge fresh for Prometheus / autoscalers."""
-    while not stop.is_set():
-        with suppress(Exception):
-            depths = await svc.queue.depth()
-            metrics.QUEUE_DEPTH.clear()  # subscriptions whose queue emptied must not keep their last value
-            for sub, depth in depths.items():
-                metrics.QUEUE_DEPTH.labels(sub).set(depth)
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 15)
+async def _refresh_depth(svc: Services) -> None:
+    """The queue-depth gauge, read from Redis at each scrape (fresh for Prometheus and autoscalers)."""
+    depths = await svc.queue.depth()
+    metrics.QUEUE_DEPTH.clear()  # subscriptions whose queue emptied must not keep their last value
+    for sub, depth in depths.items():
+        metrics.QUEUE_DEPTH.labels(sub).set(depth)
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None, *, configure: bool = True) -> int:
@@ -49,15 +44,18 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, *, c
 
     health = None
     if settings.metrics_port:
-        health = await serve_health({"redis": redis_ok, "slack": slack_ok}, "0.0.0.0", settings.metrics_port)
+        health = await serve_health(
+            {"redis": redis_ok, "slack": slack_ok},
+            "0.0.0.0",
+            settings.metrics_port,
+            refresh_metrics=lambda: _refresh_depth(svc),
+        )
     stop = stop or stop_on_signals()
     worker = Worker(
         svc.queue, SlackJobHandler(svc), worker_id=worker_id, concurrency=settings.worker_concurrency
     )
     log.info("worker_started", worker_id=worker_id, concurrency=settings.worker_concurrency)
-    depth_task = asyncio.create_task(_export_depth(svc, stop))
     await worker.run(stop)
-    depth_task.cancel()
     if health:
         await health.cleanup()
     await svc.aclose()

@@ -16,7 +16,6 @@ import redis.asyncio as aioredis
 from bot.sandbox.processes import Azurite, RedisServer
 from bot.sandbox.tls import SandboxTLS, make_tls
 
-
 # Trust the sandbox CA before any test module (or a sub-folder's conftest) imports aiohttp. aiohttp builds its
 # verified SSL context once, at import, from SSL_CERT_FILE: as in production, where the variable is set before
 # the process starts. This conftest is imported before every other, so this runs first.

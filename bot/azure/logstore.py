@@ -21,6 +21,7 @@ from typing import BinaryIO
 from azure.core.exceptions import AzureError
 from azure.storage.blob.aio import ContainerClient
 
+from bot import metrics
 from bot.azure import errors
 from bot.logs import analyse_zip
 from bot.models import Fault, LogSummary
@@ -131,7 +132,10 @@ class LogStore:
     ) -> LogSummary:
         """Find, download and analyse the run's zip; every storage problem becomes a line in `problems`."""
         try:
-            blob = await self.find(since=since, until=until, target_name=target_name, known_names=known_names)
+            with metrics.LOG_SECONDS.labels("list").time():
+                blob = await self.find(
+                    since=since, until=until, target_name=target_name, known_names=known_names
+                )
         except AzureError as exc:
             return LogSummary(problems=[self._storage_problem(exc, "listing the log container")])
         if blob is None:
@@ -142,9 +146,10 @@ class LogStore:
             return LogSummary()
         fd, path = tempfile.mkstemp(prefix="vpncheck-", suffix=".zip")
         try:
-            with os.fdopen(fd, "wb") as sink:
+            with os.fdopen(fd, "wb") as sink, metrics.LOG_SECONDS.labels("download").time():
                 await self._download(blob.name, sink)
-            summary: LogSummary = await asyncio.to_thread(analyse_zip, Path(path))
+            with metrics.LOG_SECONDS.labels("parse").time():
+                summary: LogSummary = await asyncio.to_thread(analyse_zip, Path(path))
         except LogTooLarge as exc:
             return LogSummary(blob_name=blob.name, problems=[f"The log zip is too large to read ({exc})."])
         except AzureError as exc:

@@ -194,7 +194,7 @@ class TroubleshootOperation:
         )
 
     async def _mark_starting(self, at: float) -> None:
-        """Record that a start POST may reach Azure from `at` on (kept from the first of a series of tries)."""
+        """Record that a start POST may reach Azure from `at` on (the first of a series of tries is kept)."""
         if self._starting_since is not None:
             return
         self._starting_since = at

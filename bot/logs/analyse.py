@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from bot.logs.archive import DEFAULT_LIMITS, ArchiveReader, LogKind, Member, ZipLimits
-from bot.logs.base import BlockParser, LogParser
+from bot.logs.base import ChunkParser, LogParser
 from bot.logs.connection_stats import ConnectionStatsParser
 from bot.logs.cpu_stats import CpuStatsParser
 from bot.logs.dedupe import merge_findings
 from bot.logs.ike import IkeParser
-from bot.logs.text import TextStats, iter_blocks, iter_lines
+from bot.logs.prefetch import prefetch
+from bot.logs.text import TextStats, iter_lines
 from bot.logs.wfpdiag import WfpDiagParser
 from bot.logs.wfpsum import WfpSumParser
 from bot.models import Finding, LogSummary
@@ -78,10 +79,8 @@ def _read_member(
     parser = PARSERS[member.kind](name)
     stats = TextStats()
     try:
-        if isinstance(parser, BlockParser):
-            for block in iter_blocks(chunks, max_line_chars=limits.max_line_chars, stats=stats):
-                parser.feed_block(block)
-                stats.lines += 1  # not a line count: only "was there any text" matters below
+        if isinstance(parser, ChunkParser):
+            parser.feed_chunks(prefetch(chunks), max_line_chars=limits.max_line_chars, stats=stats)
         else:
             for line in iter_lines(chunks, max_line_chars=limits.max_line_chars, stats=stats):
                 parser.feed(line)

@@ -34,7 +34,7 @@ class ZipLimits:
     ratio_floor_bytes: int = 2 * MiB  # small members may compress very well; check the ratio above this
     max_line_chars: int = 16 * 1024
     max_problems: int = 40
-    chunk_bytes: int = 256 * 1024
+    chunk_bytes: int = 4 * MiB  # big blocks: the wfpdiag parser searches each one with a few C calls
 
 
 DEFAULT_LIMITS = ZipLimits()
@@ -261,26 +261,39 @@ class ArchiveReader:
                 if inflater is not None and not pending and left <= 0:
                     break
                 continue
+            if not produced and out.startswith(_LOCAL_MAGIC):
+                raise _Stop(f"{shown}: holds a zip archive, not text (nested archive); not opened")
+            stop = self._limit(shown, produced, consumed, len(out))
+            if stop is not None:  # what fits is still read: findings up to the limit count
+                out = out[: stop[0]]
             produced += len(out)
             self._total += len(out)
-            if produced > limits.max_member_bytes:
-                raise _Stop(
-                    f"{shown}: larger than {limits.max_member_bytes // MiB} MiB uncompressed; read truncated"
-                )
-            if self._total > limits.max_total_bytes:
-                raise _Stop(
-                    f"archive larger than {limits.max_total_bytes // MiB} MiB uncompressed; read truncated"
-                )
-            if produced > limits.ratio_floor_bytes and produced > limits.max_ratio * max(consumed, 1):
-                raise _Stop(
-                    f"{shown}: compression ratio above {limits.max_ratio:.0f}:1 (zip bomb?); read stopped "
-                    f"after {produced // MiB} MiB"
-                )
-            if produced == len(out) and out.startswith(_LOCAL_MAGIC):
-                raise _Stop(f"{shown}: holds a zip archive, not text (nested archive); not opened")
+            if stop is not None:
+                if out:
+                    yield out
+                raise _Stop(stop[1])
             crc = zlib.crc32(out, crc)
             yield out
         if inflater is not None and not inflater.eof:
             raise _Stop(f"{shown}: compressed data ends early (truncated); content read so far was used")
         if crc != info.CRC:
             raise _Stop(f"{shown}: CRC mismatch (corrupted member); findings from it may be wrong")
+
+    def _limit(self, shown: str, produced: int, consumed: int, size: int) -> tuple[int, str] | None:
+        """(bytes of the next `size` still to read, why reading stops) when a limit is reached, else None."""
+        limits = self._limits
+        take = min(size, limits.max_member_bytes - produced, limits.max_total_bytes - self._total)
+        after = produced + take
+        if after > limits.ratio_floor_bytes and after > limits.max_ratio * max(consumed, 1):
+            return max(min(take, limits.ratio_floor_bytes - produced), 0), (
+                f"{shown}: compression ratio above {limits.max_ratio:.0f}:1 (zip bomb?); read stopped "
+                f"after {max(produced, limits.ratio_floor_bytes) // MiB} MiB"
+            )
+        if take == size:
+            return None
+        if produced + size > limits.max_member_bytes:
+            return (
+                take,
+                f"{shown}: larger than {limits.max_member_bytes // MiB} MiB uncompressed; read truncated",
+            )
+        return take, f"archive larger than {limits.max_total_bytes // MiB} MiB uncompressed; read truncated"

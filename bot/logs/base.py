@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol, runtime_checkable
 
+from bot.logs.text import TextStats
 from bot.models import Finding, Severity
 
 EVIDENCE_LINES = 5
@@ -21,10 +23,14 @@ class LogParser(Protocol):
 
 
 @runtime_checkable
-class BlockParser(LogParser, Protocol):
-    """A parser for huge files that scans whole blocks of lines at C speed and only looks closer at hits."""
+class ChunkParser(LogParser, Protocol):
+    """A parser for huge files: searches the raw chunks itself and decodes only the lines it needs.
 
-    def feed_block(self, block: str) -> None: ...
+    Must give the same result as `feed` on every line `iter_lines` would yield, and leave `stats` as
+    `iter_lines` would.
+    """
+
+    def feed_chunks(self, chunks: Iterable[bytes], *, max_line_chars: int, stats: TextStats) -> None: ...
 
 
 _CONTROL = {c: "?" for c in [*range(0, 9), *range(10, 32), 127]}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from bot.models import Report, Requester, Target, Verdict
 from bot.queue import scripts
 from bot.queue.keys import Keys
-from bot.queue.records import Claim, JobRecord, LeaseLost, Outcome, Submission
+from bot.queue.records import Claim, JobRecord, LeaseLost, Outcome, Submission, Waiting, Work
 from bot.queue.status import (
     QueuedJob,
     QueueSnapshot,
@@ -154,7 +154,7 @@ class JobQueue:
 
     @staticmethod
     def _record(
-        raw_hash: Mapping[Any, Any], reqs: list[Any], delivered: set[Any], reused: set[Any]
+        raw_hash: Mapping[Any, Any], reqs: Iterable[Any], delivered: Iterable[Any], reused: Iterable[Any]
     ) -> JobRecord | None:
         if not raw_hash:
             return None
@@ -181,6 +181,10 @@ class JobQueue:
         """Latest jobs for a target (newest first) until retention expires them."""
         ids = [_s(i) for i in await self.redis.zrevrange(self.keys.history(target_key.lower()), 0, limit - 1)]
         return [r for r in await self._get_many(ids) if r is not None]
+
+    async def pending_total(self) -> int:
+        """Queued jobs across all subscriptions: LLEN of the list the autoscalers watch (see keys.py)."""
+        return int(await self.redis.llen(self.keys.pending))
 
     async def depth(self) -> dict[str, int]:
         """Queued jobs per subscription (running ones excluded), for metrics and autoscaling."""
@@ -249,12 +253,34 @@ class JobQueue:
 
     async def claim(self, owner: str) -> Claim | None:
         """Lease the longest-waiting ready subscription and take its oldest job (reaping expired leases)."""
+        work = await self.claim_work(owner, jobs=1)
+        return work.claims[0] if work.claims else None
+
+    async def claim_work(self, owner: str, *, jobs: int, deliveries: int = 0) -> Work:
+        """Up to `jobs` claims (each with its job record) and `deliveries` due cards, in one round trip."""
         now = self.clock()
-        res = await self._run("CLAIM", owner, _f(now), _f(now + self.lease_ttl))
-        if not res:
-            return None
-        job_id, fence, first, sub = (_s(x) for x in res)
-        return Claim(job_id=job_id, fence=fence, subscription_id=sub, first_start=first == "1")
+        res = await self._run(
+            "CLAIM",
+            owner,
+            _f(now),
+            _f(now + self.lease_ttl),
+            jobs,
+            deliveries,
+            _f(now + self.delivery_visibility),
+        )
+        claims = []
+        for jid, fence, first, sub, packed in res[0]:
+            flat, reqs, delivered, reused = (x or [] for x in json.loads(packed))
+            claims.append(
+                Claim(
+                    job_id=_s(jid),
+                    fence=_s(fence),
+                    subscription_id=_s(sub),
+                    first_start=_s(first) == "1",
+                    job=self._record(dict(zip(flat[0::2], flat[1::2], strict=True)), reqs, delivered, reused),
+                )
+            )
+        return Work(claims=claims, deliveries=[_delivery(m) for m in res[1]])
 
     async def renew(self, claim: Claim) -> None:
         now = self.clock()
@@ -277,8 +303,11 @@ class JobQueue:
         if not ok:
             raise LeaseLost(claim.job_id)
 
-    async def store_report(self, claim: Claim, report: Report, *, failed: bool = False) -> None:
-        """Keep the result (state "reporting"); the job is finished only once every card is posted."""
+    async def store_report(self, claim: Claim, report: Report, *, failed: bool = False) -> Waiting:
+        """Keep the result (state "reporting"); the job is finished only once every card is posted.
+
+        Returns who waits for the card now, requesters who joined while the job ran included.
+        """
         now = self.clock()
         reusable = not failed and report.verdict not in _NOT_REUSABLE
         ok = await self._run(
@@ -294,13 +323,28 @@ class JobQueue:
         )
         if not ok:
             raise LeaseLost(claim.job_id)
+        return _waiting(ok[1])
 
-    async def finish(self, claim: Claim, *, handoff: bool = False) -> list[str]:
+    async def finish(
+        self, claim: Claim, *, handoff: bool = False, delivered: Sequence[str] = ()
+    ) -> list[str]:
         """Finish the job and release the subscription, unless threads still lack their card.
 
         Returns those threads (requesters may have joined meanwhile): deliver them and call again. With
-        `handoff`, they are moved to the delivery queue instead and the job finishes now.
+        `handoff`, they are moved to the delivery queue instead and the job finishes now. `delivered` names
+        threads whose card was just posted: recorded first, in the same round trip (see `mark_delivered`).
         """
+        res = await self._finish(claim, handoff, delivered)
+        return [] if res is None else [_s(t) for t in res[1]]
+
+    async def finish_or_wait(
+        self, claim: Claim, *, handoff: bool = False, delivered: Sequence[str] = ()
+    ) -> Waiting | None:
+        """As `finish`, but a refusal says who is waiting (with their requests), so no re-read is needed."""
+        res = await self._finish(claim, handoff, delivered)
+        return None if res is None else _waiting(res[2])
+
+    async def _finish(self, claim: Claim, handoff: bool, delivered: Sequence[str]) -> list[Any] | None:
         res = await self._run(
             "FINISH",
             claim.subscription_id,
@@ -309,11 +353,12 @@ class JobQueue:
             claim.job_id,
             _f(self.retention),
             "1" if handoff else "0",
+            *delivered,
         )
         head = _s(res[0])
         if head == "lost":
             raise LeaseLost(claim.job_id)
-        return [_s(t) for t in res[1:]] if head == "pending" else []
+        return list(res) if head == "pending" else None
 
     async def hand_back(self, claim: Claim) -> bool:
         """Graceful shutdown: give the job back (front of its queue, checkpoint kept) for another worker."""
@@ -332,11 +377,7 @@ class JobQueue:
         """Cards owed for finished jobs that are due; hidden from other workers for `delivery_visibility`."""
         now = self.clock()
         res = await self._run("CLAIM_DELIVERIES", _f(now), _f(now + self.delivery_visibility), limit)
-        out = []
-        for member in res:
-            job_id, _, thread = _s(member).partition("|")
-            out.append((job_id, thread))
-        return out
+        return [_delivery(m) for m in res]
 
     async def drop_delivery(self, job_id: str, thread_key: str) -> None:
         """Forget a delivery whose job has expired (retention) — nothing left to post."""
@@ -344,6 +385,18 @@ class JobQueue:
 
     async def retry_delivery(self, job_id: str, thread_key: str, delay: float) -> None:
         await self.redis.zadd(self.keys.deliveries, {f"{job_id}|{thread_key}": self.clock() + delay}, xx=True)
+
+
+def _delivery(member: Any) -> tuple[str, str]:
+    job_id, _, thread = _s(member).partition("|")
+    return job_id, thread
+
+
+def _waiting(packed: bytes | str) -> Waiting:
+    reqs, delivered = (x or [] for x in json.loads(packed))  # cjson writes an empty list as {}
+    return Waiting(
+        requesters=[Requester.model_validate_json(_s(r)) for r in reqs], delivered={_s(d) for d in delivered}
+    )
 
 
 def _json_dict(raw: str | None) -> dict[str, str]:

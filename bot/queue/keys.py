@@ -51,6 +51,17 @@ class Keys:
         return f"{self.tag}:deliveries"
 
     @property
+    def pending(self) -> str:
+        """List: one entry per job waiting in any subscription queue — the autoscaling signal.
+
+        KEDA's redis scaler and the Container Apps scaler read `LLEN {vpncheck}:pending`, so the scripts keep
+        it equal to the sum of the `q:<subscription>` lengths atomically: pushed when a job is queued, when
+        an expired lease or a hand-back puts a job back; removed (LREM) whenever a job leaves its queue.
+        Running jobs are not in it: a worker already holds them.
+        """
+        return f"{self.tag}:pending"
+
+    @property
     def wake(self) -> str:
         """List workers block on (BLPOP) so new work is picked up without polling hard."""
         return f"{self.tag}:wake"

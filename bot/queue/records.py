@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -46,13 +47,17 @@ class JobRecord(BaseModel):
 
     def pending_requesters(self) -> list[Requester]:
         """Requesters whose thread has no card yet, one per thread, in arrival order."""
-        seen: set[str] = set(self.delivered)
-        out: list[Requester] = []
-        for r in self.requesters:
-            if r.thread_key not in seen:
-                seen.add(r.thread_key)
-                out.append(r)
-        return out
+        return pending_of(self.requesters, self.delivered)
+
+
+def pending_of(requesters: Iterable[Requester], delivered: Iterable[str]) -> list[Requester]:
+    seen: set[str] = set(delivered)
+    out: list[Requester] = []
+    for r in requesters:
+        if r.thread_key not in seen:
+            seen.add(r.thread_key)
+            out.append(r)
+    return out
 
 
 class Submission(BaseModel):
@@ -71,3 +76,23 @@ class Claim:
     fence: str
     subscription_id: str
     first_start: bool  # the job went from queued to running (not a takeover)
+    job: JobRecord | None = field(default=None, compare=False)  # the record as claimed (same round trip)
+
+
+@dataclass(frozen=True)
+class Work:
+    """What one CLAIM round trip handed a worker: leased jobs and due deliveries ('job|thread')."""
+
+    claims: list[Claim]
+    deliveries: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Who waits for a job's card, read in the same script as a write (no extra round trip)."""
+
+    requesters: list[Requester]
+    delivered: set[str]
+
+    def pending(self) -> list[Requester]:
+        return pending_of(self.requesters, self.delivered)

@@ -33,6 +33,25 @@ local function follow_ttl(jid, suffix)
   local ttl = redis.call('PTTL', K('job', jid))
   if ttl > 0 then redis.call('PEXPIRE', K('job', jid, suffix), ttl) end
 end
+-- every job waiting in a subscription queue is also in the one 'pending' list (LLEN = work for autoscalers)
+local function enqueue(sub, jid, front)
+  redis.call(front and 'LPUSH' or 'RPUSH', K('q', sub), jid)
+  redis.call('RPUSH', K('pending'), jid)
+end
+local function dequeue(sub)
+  local jid = redis.call('LPOP', K('q', sub))
+  if jid then redis.call('LREM', K('pending'), 1, jid) end
+  return jid
+end
+local function mark_delivered(jid, thread)
+  redis.call('SADD', K('job', jid, 'delivered'), thread)
+  follow_ttl(jid, 'delivered')
+  redis.call('ZREM', K('deliveries'), jid .. '|' .. thread)
+end
+local function waiting(jid)
+  local reqs = redis.call('LRANGE', K('job', jid, 'req'), 0, -1)
+  return {reqs, redis.call('SMEMBERS', K('job', jid, 'delivered'))}
+end
 """
 
 # ARGV: P, target_key, subscription, new_job_id, target_json, query, requester_json, thread_key, now,
@@ -76,7 +95,7 @@ redis.call('HSET', jk, 'id', jid, 'target', ARGV[5], 'target_key', tkey, 'sub', 
   'state', 'queued', 'created_at', ARGV[9], 'attempts', 0, 'operation', '{}', 'fence', '', 'owner', '')
 attach(jid)
 redis.call('HSET', K('active'), tkey, jid)
-redis.call('RPUSH', K('q', sub), jid)
+enqueue(sub, jid, false)
 redis.call('SADD', K('subs'), sub)
 redis.call('ZADD', K('history', tkey), now, jid)
 if redis.call('EXISTS', K('lease', sub)) == 0 and not redis.call('ZSCORE', K('ready'), sub) then
@@ -86,28 +105,34 @@ return {'queued', jid, 'queued'}
 """
 )
 
-# ARGV: P, owner, now, expires. Reaps expired leases (their job goes back to the head of its queue, to be
-# resumed), then leases the longest-waiting ready subscription and pops its oldest job.
-# Returns {job_id, fence, first_start, subscription} or nil.
+# ARGV: P, owner, now, expires, max_jobs, max_deliveries, visible_until. Reaps expired leases (their job goes
+# back to the head of its queue, to be resumed), then leases up to max_jobs of the longest-waiting ready
+# subscriptions, popping the oldest job of each, and takes up to max_deliveries due deliveries (as
+# CLAIM_DELIVERIES). One round trip fills a worker: returns {claims, deliveries}, each claim being
+# {job_id, fence, first_start, subscription, JSON [job hash as a flat list, requesters, delivered, reused]}:
+# one JSON string parses far faster client-side than dozens of nested RESP items (cjson writes an empty
+# list as {}).
 CLAIM = (
     _PRELUDE
     + """
 local owner, now, expires = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local max_jobs, max_deliveries = tonumber(ARGV[5]), tonumber(ARGV[6])
 local expired = redis.call('ZRANGEBYSCORE', K('leases'), '-inf', now, 'LIMIT', 0, 100)
 for _, sub in ipairs(expired) do
   local jid = redis.call('HGET', K('lease', sub), 'job')
   release(sub)
   if jid and redis.call('EXISTS', K('job', jid)) == 1 then
-    redis.call('LPUSH', K('q', sub), jid)
+    enqueue(sub, jid, true)
     redis.call('HSET', K('job', jid), 'owner', '')
   end
   if redis.call('LLEN', K('q', sub)) > 0 then make_ready(sub, true) end
 end
-while true do
+local claims = {}
+while #claims < max_jobs do
   local popped = redis.call('ZPOPMIN', K('ready'))
-  if #popped == 0 then return false end
+  if #popped == 0 then break end
   local sub = popped[1]
-  local jid = redis.call('LPOP', K('q', sub))
+  local jid = dequeue(sub)
   if jid and redis.call('EXISTS', K('job', jid)) == 1 then
     local jk = K('job', jid)
     local fence = tostring(redis.call('INCR', K('fence')))
@@ -121,9 +146,17 @@ while true do
       'since', redis.call('HGET', jk, 'started_at'))
     redis.call('ZADD', K('leases'), expires, sub)
     redis.call('HINCRBY', jk, 'attempts', 1)
-    return {jid, fence, first, sub}
+    local w = waiting(jid)
+    claims[#claims + 1] = {jid, fence, first, sub, cjson.encode({redis.call('HGETALL', jk), w[1], w[2],
+      redis.call('SMEMBERS', K('job', jid, 'reused'))})}
   end
 end
+local due = {}
+if max_deliveries > 0 then
+  due = redis.call('ZRANGEBYSCORE', K('deliveries'), '-inf', ARGV[3], 'LIMIT', 0, max_deliveries)
+  for _, member in ipairs(due) do redis.call('ZADD', K('deliveries'), 'XX', ARGV[7], member) end
+end
+return {claims, due}
 """
 )
 
@@ -146,27 +179,30 @@ SAVE_OPERATION = RENEW.replace(
 )
 
 # ARGV: P, subscription, fence, now, expires, job_id, report_json, reusable ('1'/'0'), outcome.
+# Returns {1, JSON [requesters, delivered]}: who waits for the card now (requesters join while a job runs).
 STORE_REPORT = RENEW.replace(
     "return 1\n",
     "redis.call('HSET', K('job', ARGV[6]), 'report', ARGV[7], 'reusable', ARGV[8], 'outcome', ARGV[9],\n"
-    "  'state', 'reporting')\nreturn 1\n",
+    "  'state', 'reporting')\nreturn {1, cjson.encode(waiting(ARGV[6]))}\n",
 )
 
-# ARGV: P, subscription, fence, now, job_id, retention_seconds, handoff ('1'/'0').
+# ARGV: P, subscription, fence, now, job_id, retention_seconds, handoff ('1'/'0'), then thread keys whose
+# card was just posted (recorded first, as MARK_DELIVERED would: a fact, whatever the lease).
 # Finishes the job only when every requester's thread has its card (or, with handoff, is owed one in the
 # delivery queue); then releases the lease and puts the subscription at the back of the round-robin.
+# Returns {'done'}, {'lost'}, or {'pending', threads, JSON [requesters, delivered]} (deliver, call again).
 FINISH = (
     _PRELUDE
     + """
 local sub, fence, now, jid = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local retention, handoff = tonumber(ARGV[6]), ARGV[7]
+for i = 8, #ARGV do mark_delivered(jid, ARGV[i]) end
 if not lease_ok(sub, fence, now) then return {'lost'} end
 local jk = K('job', jid)
 local pending = redis.call('SDIFF', K('job', jid, 'threads'), K('job', jid, 'delivered'))
 if #pending > 0 then
   if handoff ~= '1' then
-    table.insert(pending, 1, 'pending')
-    return pending
+    return {'pending', pending, cjson.encode(waiting(jid))}
   end
   for _, thread in ipairs(pending) do
     redis.call('ZADD', K('deliveries'), 'NX', now, jid .. '|' .. thread)
@@ -203,7 +239,7 @@ HAND_BACK = (
 local sub, fence, jid = ARGV[2], ARGV[3], ARGV[4]
 if redis.call('HGET', K('lease', sub), 'fence') ~= fence then return 0 end
 release(sub)
-redis.call('LPUSH', K('q', sub), jid)
+enqueue(sub, jid, true)
 redis.call('HSET', K('job', jid), 'owner', '')
 redis.call('HINCRBY', K('job', jid), 'attempts', -1)
 make_ready(sub, true)
@@ -215,10 +251,7 @@ return 1
 MARK_DELIVERED = (
     _PRELUDE
     + """
-local jid, thread = ARGV[2], ARGV[3]
-redis.call('SADD', K('job', jid, 'delivered'), thread)
-follow_ttl(jid, 'delivered')
-redis.call('ZREM', K('deliveries'), jid .. '|' .. thread)
+mark_delivered(ARGV[2], ARGV[3])
 return 1
 """
 )

@@ -48,9 +48,12 @@ class Sandbox:
         operation_seconds: float = 1.0,
         redis: RedisServer | None = None,
         azurite: Azurite | None = None,
+        one_per_subscription: bool = True,
     ) -> None:
+        """`one_per_subscription=False`: overlapping troubleshoots run (and are counted) instead of 409ing."""
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="vpncheck-sandbox-"))
         self.operation_seconds = operation_seconds
+        self.one_per_subscription = one_per_subscription
         self.signing_secret = secrets.token_hex(16)
         self.bot_token = "xoxb-sandbox-" + secrets.token_hex(8)
         self.app_token = "xapp-sandbox-" + secrets.token_hex(8)
@@ -82,6 +85,7 @@ class Sandbox:
                 tls=self.tls,
                 blob_connection_string=self.azurite.connection_string,
                 operation_seconds=self.operation_seconds,
+                one_per_subscription=self.one_per_subscription,
             )
         )
         self.slack = await self._stack.enter_async_context(

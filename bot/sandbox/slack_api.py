@@ -164,7 +164,7 @@ class SlackEmulator:
         await self._notify()
         return message
 
-    async def wait_for(self, predicate: Callable[[SlackState], bool], timeout: float = 10) -> None:  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[[SlackState], bool], timeout: float = 10) -> None:
         """Return once `predicate(state)` holds; a LookupError in it (no such thread yet) counts as False."""
 
         def holds() -> bool:

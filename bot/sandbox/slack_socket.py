@@ -86,7 +86,7 @@ class SocketModeHub:
             self.acks.append(ack)
             future.set_result(ack)
 
-    async def wait_connected(self, opened: int = 1, timeout: float = 10) -> None:  # noqa: ASYNC109
+    async def wait_connected(self, opened: int = 1, timeout: float = 10) -> None:
         """Until `opened` connections were accepted in all and exactly one is open (an old one has gone)."""
 
         def ready() -> bool:
@@ -100,7 +100,7 @@ class SocketModeHub:
         kind: str,
         payload: JSON,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
         retry_attempt: int | None = None,
         retry_reason: str | None = None,
     ) -> JSON:

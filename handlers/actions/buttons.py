@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.buttons import ButtonContext, handle_logs, handle_rerun, record_link
+from bot.command_runner import replies_or_failure
 from bot.services import Services
 
 
@@ -31,16 +32,19 @@ def register(app: AsyncApp, svc: Services) -> None:
     @app.action("vpncheck_rerun")
     async def rerun(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        for reply in await handle_rerun(svc, _context(body)):
+        for reply in await replies_or_failure(svc, handle_rerun(svc, _context(body))):
             await respond(response_type="ephemeral", replace_original=False, **reply)
 
     @app.action("vpncheck_logs")
     async def logs(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        for reply in await handle_logs(svc, _context(body)):
+        for reply in await replies_or_failure(svc, handle_logs(svc, _context(body))):
             await respond(response_type="ephemeral", replace_original=False, **reply)
 
     @app.action(re.compile(r"^vpncheck_(link_\d+|portal)$"))
     async def link(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await record_link(svc, _context(body), body["actions"][0].get("action_id", ""))
+        # only audited: a failure is logged, and the person (already on the linked page) is not bothered
+        await replies_or_failure(
+            svc, record_link(svc, _context(body), body["actions"][0].get("action_id", ""))
+        )

@@ -6,20 +6,34 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncSay
 
-from bot.command_runner import CommandContext, run_command
-from bot.commands import parse_command, strip_mention
+from bot.command_runner import CommandContext, Reply, replies_or_failure, run_command
+from bot.commands import parse_command
+from bot.logging import get_logger
 from bot.services import Services
 from bot.slack_events import first_delivery
+
+log = get_logger("vpncheck.mention")
 
 
 def register(app: AsyncApp, svc: Services) -> None:
     @app.event("app_mention")
     async def app_mention(body: dict[str, Any], event: dict[str, Any], say: AsyncSay) -> None:
-        if not await first_delivery(svc.redis, body.get("event_id")):
-            return  # Slack redelivered an event we already handled (X-Slack-Retry-Num)
         thread_ts = event.get("thread_ts") or event["ts"]
-        cmd = parse_command(strip_mention(event.get("text") or ""), max_targets=svc.settings.max_targets)
-        ctx = CommandContext(user_id=event["user"], channel_id=event["channel"], team_id=body.get("team_id"),
-                             thread_ts=thread_ts, source="mention")
-        for reply in await run_command(svc, cmd, ctx):
+        for reply in await replies_or_failure(svc, _handle(svc, body, event, thread_ts)):
             await say(thread_ts=thread_ts, **reply)
+
+
+async def _handle(svc: Services, body: dict[str, Any], event: dict[str, Any], thread_ts: str) -> list[Reply]:
+    if not await first_delivery(svc.redis, body.get("event_id")):
+        # Slack redelivered an event we already handled (X-Slack-Retry-Num)
+        log.info("event_redelivery_ignored", event_id=body.get("event_id"))
+        return []
+    cmd = parse_command(event.get("text") or "", max_targets=svc.settings.max_targets, mention=True)
+    ctx = CommandContext(
+        user_id=event["user"],
+        channel_id=event["channel"],
+        team_id=body.get("team_id"),
+        thread_ts=thread_ts,
+        source="mention",
+    )
+    return await run_command(svc, cmd, ctx)

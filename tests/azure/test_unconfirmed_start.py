@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
@@ -51,7 +52,7 @@ async def _first_run_dies(stack: AzureStack, name: str, die_on: str) -> tuple[Ta
 async def test_died_after_azure_accepted_waits_for_that_operation(
     catalogue: Catalogue, tls: SandboxTLS, azurite: Azurite
 ) -> None:
-    clock = ManualClock()
+    clock = ManualClock(datetime.now(UTC))  # result times are compared with the engine's real clock
     async with azure_stack(catalogue, tls, azurite, clock=clock) as stack:
         arm = stack.arm
         target, dying = await _first_run_dies(stack, "cn-psk-mismatch", die_on=ACCEPTED)

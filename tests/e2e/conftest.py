@@ -47,6 +47,7 @@ class Running:
 
     async def wait_card(self, channel: str, *, count: int = 1, timeout: float = 30) -> list[Thread]:
         """Threads in `channel` that hold a card, once there are `count` of them."""
+
         def ready(state: SlackState) -> bool:
             return len(card_threads(state, channel)) >= count
 
@@ -71,7 +72,13 @@ def card_threads(state: SlackState, channel: str) -> list[Thread]:
 
 @pytest.fixture
 def env_scope(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    for var in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "MSI_ENDPOINT", "SLACK_APP_TOKEN"):
+    for var in (
+        "AZURE_CLIENT_ID",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_SECRET",
+        "MSI_ENDPOINT",
+        "SLACK_APP_TOKEN",
+    ):
         monkeypatch.delenv(var, raising=False)
     yield monkeypatch
 
@@ -85,18 +92,27 @@ async def sandbox(
         yield sb
 
 
-async def start_bot(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, *, worker: bool = True,
-                    **extra_env: str) -> Running:
+async def start_bot(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, *, worker: bool = True, **extra_env: str
+) -> Running:
     port = free_port()
-    env = {**sandbox.env(), "PORT": str(port), "METRICS_PORT": str(free_port()), "VPNCHECK_POLL_INTERVAL": "0.05",
-           "VPNCHECK_LEASE_TTL": "3", **extra_env}
+    env = {
+        **sandbox.env(),
+        "PORT": str(port),
+        "METRICS_PORT": str(free_port()),
+        "VPNCHECK_POLL_INTERVAL": "0.05",
+        "VPNCHECK_LEASE_TTL": "3",
+        **extra_env,
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     logs = io.StringIO()
     configure_logging("INFO", "json", stream=logs)
     settings = load_settings("serve")
     stop = asyncio.Event()
-    running = Running(sandbox, settings, port, SlackClient(sandbox.signing_secret, sandbox.slack.url), logs, stop)
+    running = Running(
+        sandbox, settings, port, SlackClient(sandbox.signing_secret, sandbox.slack.url), logs, stop
+    )
     running.tasks.append(asyncio.create_task(run_serve(settings, stop, configure=False)))
     if worker:
         running.tasks.append(asyncio.create_task(run_worker(load_settings("worker"), stop, configure=False)))

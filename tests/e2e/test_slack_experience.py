@@ -7,7 +7,6 @@ posts, views.publish) and what the ARM simulator saw (troubleshoot POSTs).
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +19,11 @@ from bot.queue import JobQueue
 from bot.sandbox.runner import Sandbox
 from bot.sandbox.slack_state import SlackState
 from bot.status_cli import run_audit
-from tests.e2e.conftest import Running, cards_in, start_bot, stop_bot
+from tests.e2e.conftest import Running, start_bot, stop_bot
+from tests.e2e.slack_support import cards_in, private_texts, texts, told, wait_until
 
 USER = "U0ONCALL01"
 CHANNEL = "C0INCIDENT"
-
-
-def texts(value: Any) -> str:
-    """Everything a person would read in a message, reply body or view, as one string to search."""
-    return json.dumps(value, ensure_ascii=False)
-
-
-def replies_to(state: SlackState, user: str) -> list[str]:
-    """What `user` was told privately: command acks and response_url posts, oldest first."""
-    return [texts({"text": e.text, "blocks": e.blocks}) for e in state.ephemerals(user=user)]
-
-
-async def told(bot: Running, user: str, *needles: str, timeout: float = 15) -> str:
-    """Waits until one private reply to `user` contains every needle, and returns it."""
-
-    def hit(state: SlackState) -> bool:
-        return any(all(n in r for n in needles) for r in replies_to(state, user))
-
-    await bot.sandbox.slack.wait_for(hit, timeout=timeout)
-    return next(r for r in replies_to(bot.sandbox.slack.state, user) if all(n in r for n in needles))
 
 
 async def command(bot: Running, text: str, *, user: str = USER, channel: str = CHANNEL) -> dict[str, Any]:
@@ -54,11 +34,13 @@ async def command(bot: Running, text: str, *, user: str = USER, channel: str = C
     return body
 
 
-async def press(bot: Running, thread_ts: str, card_ts: str, action_id: str, *, user: str = USER,
-                channel: str = CHANNEL) -> int:
+async def press(
+    bot: Running, thread_ts: str, card_ts: str, action_id: str, *, user: str = USER, channel: str = CHANNEL
+) -> int:
     del thread_ts  # the payload takes the thread from the stored card, as Slack does
-    resp = await bot.slack.block_action(bot.bot_url, channel_id=channel, message_ts=card_ts,
-                                        action_id=action_id, user_id=user)
+    resp = await bot.slack.block_action(
+        bot.bot_url, channel_id=channel, message_ts=card_ts, action_id=action_id, user_id=user
+    )
     return resp.status
 
 
@@ -73,37 +55,36 @@ async def one_card(bot: Running, text: str, *, channel: str = CHANNEL) -> tuple[
 # -- the grammar --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("text", "says"),
-    [
-        ("", "vpncheck usage"),
-        ("help", "vpncheck usage"),
-        ("frobnicate!", "not a valid gateway or connection name"),
-        ("status please", "takes no arguments"),
-        ("history", "exactly one gateway"),
-        ("<@U0BOSS1> gw-prod-weu", "Mentions, channels and links"),
-        ("<!channel> gw-prod-weu", "Mentions, channels and links"),
-        ("<https://evil.example|gw-prod-weu>", "Mentions, channels and links"),
-        ("gw\u2010prod\u2010weu", "non-ASCII"),  # Unicode hyphens
-        ("\u0261w-prod-weu", "non-ASCII"),  # Latin script g look-alike
-        ("gw-prod-weu\u200b", "invisible formatting"),
-        ("gw-prod-weu \x1b[31m", "control characters"),
-        ("gw " * 400, "at most 1000"),
-        ("a b c d e f", "Too many targets"),
-    ],
-    ids=lambda v: repr(v)[:24],
-)
+BAD_OR_HELP = [
+    ("", "vpncheck usage"),
+    ("help", "vpncheck usage"),
+    ("frobnicate!", "not a valid gateway or connection name"),
+    ("status please", "takes no arguments"),
+    ("history", "exactly one gateway"),
+    ("<@U0BOSS1> gw-prod-weu", "Mentions, channels and links"),
+    ("<!channel> gw-prod-weu", "Mentions, channels and links"),
+    ("<https://evil.example|gw-prod-weu>", "Mentions, channels and links"),
+    ("gw\u2010prod\u2010weu", "non-ASCII"),  # Unicode hyphens
+    ("\u0261w-prod-weu", "non-ASCII"),  # a look-alike of g
+    ("gw-prod-weu\u200b", "invisible formatting"),
+    ("gw-prod-weu \x1b[31m", "control characters"),
+    ("gw " * 400, "at most 1000"),
+    ("a b c d e f", "Too many targets"),
+]
+
+
 async def test_help_and_bad_input_answer_privately_and_queue_nothing(
-    bot: Running, redis_client: aioredis.Redis, text: str, says: str
+    bot: Running, redis_client: aioredis.Redis
 ) -> None:
-    body = await command(bot, text)
-    assert body["response_type"] == "ephemeral"
-    assert says in texts(body)
-    assert "/vpncheck" in texts(body["blocks"])  # usage with examples comes with every refusal
-    # the user saw it (Slack shows a command's response body to the requester only)
-    await told(bot, USER, says)
-    state = bot.sandbox.slack.state
-    assert state.calls("chat.postMessage") == []
+    for text, says in BAD_OR_HELP:
+        body = await command(bot, text)
+        assert body["response_type"] == "ephemeral", text
+        assert says in texts(body), text
+        assert "/vpncheck" in texts(body["blocks"]), text  # usage with examples comes with every refusal
+        await told(bot, USER, says)  # the user saw it (Slack shows the ack body to the requester only)
+    await command(bot, "gw-nowhere")  # a well-formed name that does not exist
+    await told(bot, USER, "No VPN gateway or connection named", "gw-nowhere")
+    assert bot.sandbox.slack.state.calls("chat.postMessage") == []
     assert bot.sandbox.arm.troubleshoot_posts() == []
     assert await queue_is_empty(redis_client)
 
@@ -111,13 +92,6 @@ async def test_help_and_bad_input_answer_privately_and_queue_nothing(
 async def queue_is_empty(redis: aioredis.Redis) -> bool:
     snapshot = await JobQueue(redis).status()
     return all(s.running is None and not s.queued for s in snapshot.subscriptions)
-
-
-async def test_unknown_name_says_so_in_private(bot: Running) -> None:
-    await command(bot, "gw-nowhere")
-    await told(bot, USER, "No VPN gateway or connection named", "gw-nowhere")
-    assert bot.sandbox.slack.state.calls("chat.postMessage") == []
-    assert bot.sandbox.arm.troubleshoot_posts() == []
 
 
 # -- checks, threads, merging -------------------------------------------------------------------------------
@@ -174,14 +148,17 @@ async def test_mentions_answer_in_the_thread_they_were_asked_in(bot: Running) ->
         thread = state.thread(CHANNEL, root.ts)
         return [texts({"t": m.text, "b": m.blocks}) for m in thread.replies if m.bot_id]
 
-    await bot.slack.app_mention(bot.bot_url, text="help", channel_id=CHANNEL, user_id="U0ONCALL02",
-                                thread_ts=root.ts)
+    await bot.slack.app_mention(
+        bot.bot_url, text="help", channel_id=CHANNEL, user_id="U0ONCALL02", thread_ts=root.ts
+    )
     await bot.sandbox.slack.wait_for(lambda s: any("/vpncheck" in r for r in bot_replies(s)))
-    await bot.slack.app_mention(bot.bot_url, text="status", channel_id=CHANNEL, user_id="U0ONCALL02",
-                                thread_ts=root.ts)
+    await bot.slack.app_mention(
+        bot.bot_url, text="status", channel_id=CHANNEL, user_id="U0ONCALL02", thread_ts=root.ts
+    )
     await bot.sandbox.slack.wait_for(lambda s: any("VPN check queue" in r for r in bot_replies(s)))
-    await bot.slack.app_mention(bot.bot_url, text="cn-branch-dublin", channel_id=CHANNEL,
-                                user_id="U0ONCALL02", thread_ts=root.ts)
+    await bot.slack.app_mention(
+        bot.bot_url, text="cn-branch-dublin", channel_id=CHANNEL, user_id="U0ONCALL02", thread_ts=root.ts
+    )
     [thread] = await bot.wait_card(CHANNEL)
     assert thread.parent.ts == root.ts
     # no parent message of the bot's own: the incident thread is the thread
@@ -191,26 +168,34 @@ async def test_mentions_answer_in_the_thread_they_were_asked_in(bot: Running) ->
 # -- status, history, App Home ------------------------------------------------------------------------------
 
 
-async def test_status_history_and_app_home(bot: Running) -> None:
-    await one_card(bot, "cn-healthy")
-    await command(bot, "gw-never-finishes", user="U0ONCALL02", channel="C0NETOPS")
-    await bot.sandbox.arm.wait_for(lambda: bool(bot.sandbox.arm.troubleshoot_posts("gw-never-finishes")))
+async def test_status_history_and_app_home(sandbox: Sandbox, env_scope: pytest.MonkeyPatch) -> None:
+    # A short operation timeout so the never-finishing check ends (as "timed out") within the test.
+    bot = await start_bot(sandbox, env_scope, VPNCHECK_OPERATION_TIMEOUT="2")
+    try:
+        await one_card(bot, "cn-healthy")
+        await command(bot, "gw-never-finishes", user="U0ONCALL02", channel="C0NETOPS")
+        await bot.sandbox.arm.wait_for(lambda: bool(bot.sandbox.arm.troubleshoot_posts("gw-never-finishes")))
 
-    await command(bot, "status")
-    status = await told(bot, USER, "VPN check queue", "gw-never-finishes")
-    assert "U0ONCALL02" in status  # who asked
-    assert "running" in status
+        await command(bot, "status")
+        status = await told(bot, USER, "VPN check queue", "gw-never-finishes")
+        assert "U0ONCALL02" in status  # who asked
+        assert "running" in status
 
-    await command(bot, "history cn-healthy")
-    history = await told(bot, USER, "History for", "cn-healthy")
-    assert "Healthy" in history
+        await command(bot, "history cn-healthy")
+        history = await told(bot, USER, "History for", "cn-healthy")
+        assert "Healthy" in history
 
-    await bot.slack.app_home_opened(bot.bot_url, user_id=USER)
-    await bot.sandbox.slack.wait_for(lambda s: s.home(USER) is not None)
-    home = texts(bot.sandbox.slack.state.home(USER))
-    assert "Recent checks" in home and "cn-healthy" in home  # a check this user may see
-    assert "gw-never-finishes" in home  # the queue
-    assert "/vpncheck" in home and "How to use" in home
+        await bot.slack.app_home_opened(bot.bot_url, user_id=USER)
+        await bot.sandbox.slack.wait_for(lambda s: s.home(USER) is not None)
+        home = texts(bot.sandbox.slack.state.home(USER))
+        assert "Recent checks" in home and "cn-healthy" in home  # a check this user may see
+        assert "gw-never-finishes" in home  # the queue
+        assert "/vpncheck" in home and "How to use" in home
+
+        [thread] = await bot.wait_card("C0NETOPS")
+        assert "timed out" in texts(cards_in(thread)[0].blocks).lower()
+    finally:
+        await stop_bot(bot)
 
 
 # -- buttons ------------------------------------------------------------------------------------------------
@@ -219,9 +204,8 @@ async def test_status_history_and_app_home(bot: Running) -> None:
 async def test_rerun_pressed_twice_queues_one_new_operation_into_the_same_thread(bot: Running) -> None:
     thread_ts, card_ts = await one_card(bot, "cn-healthy")
     assert len(bot.sandbox.arm.troubleshoot_posts("cn-healthy")) == 1
-    statuses = await asyncio.gather(
-        press(bot, thread_ts, card_ts, RERUN_ACTION), press(bot, thread_ts, card_ts, RERUN_ACTION)
-    )
+    clicks = [press(bot, thread_ts, card_ts, RERUN_ACTION) for _ in range(2)]
+    statuses = list(await asyncio.gather(*clicks))
     assert statuses == [200, 200]
 
     def two_cards(state: SlackState) -> bool:
@@ -235,10 +219,9 @@ async def test_rerun_pressed_twice_queues_one_new_operation_into_the_same_thread
 
 async def test_logs_button_uploads_zip_and_excerpt_into_the_thread_once(bot: Running) -> None:
     thread_ts, card_ts = await one_card(bot, "cn-psk-mismatch")
-    first, second = await asyncio.gather(
-        press(bot, thread_ts, card_ts, LOGS_ACTION), press(bot, thread_ts, card_ts, LOGS_ACTION)
-    )
-    assert (first, second) == (200, 200)
+    clicks = [press(bot, thread_ts, card_ts, LOGS_ACTION) for _ in range(2)]
+    statuses = list(await asyncio.gather(*clicks))
+    assert statuses == [200, 200]
 
     def uploaded(state: SlackState) -> bool:
         return len(state.files(CHANNEL, thread_ts)) >= 2
@@ -258,13 +241,13 @@ async def test_logs_button_uploads_zip_and_excerpt_into_the_thread_once(bot: Run
 async def test_link_buttons_are_acknowledged_and_audited(bot: Running, redis_client: aioredis.Redis) -> None:
     thread_ts, card_ts = await one_card(bot, "cn-psk-mismatch")
     assert await press(bot, thread_ts, card_ts, PORTAL_ACTION) == 200
-    assert await press(bot, thread_ts, card_ts, "vpncheck_link_0") == 200
+    assert await press(bot, thread_ts, card_ts, "vpncheck_link_1") == 200
     audit = AuditLog(redis_client)
 
     async def opened() -> list[str]:
         return [e.action for e in await audit.tail(100) if e.kind == "button"]
 
-    await wait_until(lambda: opened(), lambda actions: {PORTAL_ACTION, "vpncheck_link_0"} <= set(actions))
+    await wait_until(lambda: opened(), lambda actions: {PORTAL_ACTION, "vpncheck_link_1"} <= set(actions))
     assert len(bot.sandbox.arm.troubleshoot_posts()) == 1  # a link opens a page, it runs nothing
 
 
@@ -302,17 +285,19 @@ async def test_strict_policy_refuses_and_names_who_to_ask(
         for text in ("gw-dev-weu", "status", "history gw-dev-weu"):
             await bot.slack.slash_command(bot.bot_url, text=text, user_id=intruder, channel_id=CHANNEL)
         for action in (RERUN_ACTION, LOGS_ACTION):
-            await bot.slack.block_action(bot.bot_url, channel_id=CHANNEL, message_ts=card.ts, action_id=action,
-                                         user_id=intruder)
+            await bot.slack.block_action(
+                bot.bot_url, channel_id=CHANNEL, message_ts=card.ts, action_id=action, user_id=intruder
+            )
 
         def refusals(state: SlackState) -> int:
-            return sum("#netops-leads" in r for r in replies_to(state, intruder))
+            return sum("#netops-leads" in r for r in private_texts(state, intruder))
 
         await bot.sandbox.slack.wait_for(lambda s: refusals(s) >= 5)
         # a mention from the intruder is refused in its thread
         root = await bot.sandbox.slack.add_user_message(CHANNEL, intruder, "is the VPN down?")
-        await bot.slack.app_mention(bot.bot_url, text="gw-dev-weu", channel_id=CHANNEL, user_id=intruder,
-                                    thread_ts=root.ts)
+        await bot.slack.app_mention(
+            bot.bot_url, text="gw-dev-weu", channel_id=CHANNEL, user_id=intruder, thread_ts=root.ts
+        )
 
         def refused_in_thread(state: SlackState) -> bool:
             return any("#netops-leads" in m.text for m in state.thread(CHANNEL, root.ts).replies)
@@ -324,6 +309,7 @@ async def test_strict_policy_refuses_and_names_who_to_ask(
         new_posts = bot.sandbox.slack.state.calls("chat.postMessage")[messages_before:]
         assert all(c.args.get("thread_ts") == root.ts for c in new_posts)  # only the refusal in the thread
         assert bot.sandbox.slack.state.files() == []
+        assert await queue_is_empty(redis_client)
         audit = AuditLog(redis_client)
         refused = [e for e in await audit.tail(200) if e.outcome == "refused"]
         assert {e.user_id for e in refused} == {"U0ALLOWED", intruder}
@@ -351,8 +337,12 @@ async def test_audit_stream_holds_commands_buttons_and_results(
 
     def complete(events: list[Any]) -> bool:
         kinds = {(e.kind, e.action) for e in events}
-        return {("command", "check"), ("command", "status"), ("button", PORTAL_ACTION),
-                ("result", "card")} <= kinds
+        return {
+            ("command", "check"),
+            ("command", "status"),
+            ("button", PORTAL_ACTION),
+            ("result", "card"),
+        } <= kinds
 
     events = await wait_until(lambda: audit.tail(100), complete)
     check = next(e for e in events if e.action == "check")
@@ -365,19 +355,3 @@ async def test_audit_stream_holds_commands_buttons_and_results(
     printed = capsys.readouterr().out
     assert "cn-psk-mismatch" in printed and USER in printed and PORTAL_ACTION in printed
     assert "unhealthy" in printed
-
-
-# -- helpers ------------------------------------------------------------------------------------------------
-
-
-async def wait_until(read: Any, ready: Any, timeout: float = 15) -> Any:
-    """Re-reads state that has no change notification (the audit stream) until `ready` holds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await read()
-        if ready(value):
-            return value
-        if loop.time() > deadline:
-            raise TimeoutError(f"condition not reached; last value: {value!r}"[:2000])
-        await asyncio.sleep(0.05)  # polling Redis for a condition, not ordering events

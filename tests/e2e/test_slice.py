@@ -17,8 +17,9 @@ def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def test_signed_command_gets_card_in_parent_thread(bot: Running) -> None:
     started = time.monotonic()
-    resp = await bot.slack.slash_command(bot.bot_url, text="cn-psk-mismatch", user_id="U0ONCALL01",
-                                         channel_id="C0INCIDENT")
+    resp = await bot.slack.slash_command(
+        bot.bot_url, text="cn-psk-mismatch", user_id="U0ONCALL01", channel_id="C0INCIDENT"
+    )
     ack_seconds = time.monotonic() - started
     assert resp.status == 200
     assert ack_seconds < 3
@@ -35,6 +36,7 @@ async def test_signed_command_gets_card_in_parent_thread(bot: Running) -> None:
     expected = [a.uri for key in outcome.faults for a in bot.sandbox.catalogue.fault(key).actions]
     assert expected
     assert set(expected) <= urls
+
     # the parent is edited from "queued" to the verdict once the card is out
     def parent_done(state: Any) -> bool:
         return "Unhealthy" in state.message("C0INCIDENT", thread.parent.ts).text
@@ -52,16 +54,18 @@ async def test_signed_command_gets_card_in_parent_thread(bot: Running) -> None:
 
 @pytest.mark.parametrize("signing", ["forged", "omitted", "stale"])
 async def test_bad_signatures_get_401_and_queue_nothing(bot: Running, signing: str) -> None:
-    resp = await bot.slack.slash_command(bot.bot_url, signing=signing, text="cn-healthy",
-                                         user_id="U0ONCALL01", channel_id="C0INCIDENT")
+    resp = await bot.slack.slash_command(
+        bot.bot_url, signing=signing, text="cn-healthy", user_id="U0ONCALL01", channel_id="C0INCIDENT"
+    )
     assert resp.status == 401
     assert bot.sandbox.slack.state.calls("chat.postMessage") == []
     assert bot.sandbox.arm.troubleshoot_posts() == []
 
 
 async def test_garbage_gets_usage_and_queues_nothing(bot: Running) -> None:
-    resp = await bot.slack.slash_command(bot.bot_url, text="<!channel> \x07 rm -rf /",
-                                         user_id="U0ONCALL01", channel_id="C0INCIDENT")
+    resp = await bot.slack.slash_command(
+        bot.bot_url, text="<!channel> \x07 rm -rf /", user_id="U0ONCALL01", channel_id="C0INCIDENT"
+    )
     assert resp.status == 200
     body = resp.json()
     assert body.get("response_type") == "ephemeral"
@@ -71,8 +75,9 @@ async def test_garbage_gets_usage_and_queues_nothing(bot: Running) -> None:
 
 
 async def test_unsupported_target_is_refused_before_azure(bot: Running) -> None:
-    await bot.slack.slash_command(bot.bot_url, text="gw-expressroute", user_id="U0ONCALL01",
-                                  channel_id="C0INCIDENT")
+    await bot.slack.slash_command(
+        bot.bot_url, text="gw-expressroute", user_id="U0ONCALL01", channel_id="C0INCIDENT"
+    )
 
     def told(state: Any) -> bool:
         return any("ExpressRoute" in (r.body.get("text") or "") for r in state.responses)
@@ -84,8 +89,13 @@ async def test_unsupported_target_is_refused_before_azure(bot: Running) -> None:
 
 async def test_mention_in_incident_thread_answers_there(bot: Running) -> None:
     root = await bot.sandbox.slack.add_user_message("C0INCIDENT", "U0ONCALL02", "VPN to Dublin is down!")
-    await bot.slack.app_mention(bot.bot_url, text="<@U0VPNCHECK> cn-healthy", channel_id="C0INCIDENT",
-                                user_id="U0ONCALL02", thread_ts=root.ts)
+    await bot.slack.app_mention(
+        bot.bot_url,
+        text="<@U0VPNCHECK> cn-healthy",
+        channel_id="C0INCIDENT",
+        user_id="U0ONCALL02",
+        thread_ts=root.ts,
+    )
     [thread] = await bot.wait_card("C0INCIDENT")
     assert thread.parent.ts == root.ts
     assert "Healthy" in json.dumps(cards_in(thread)[0].blocks)

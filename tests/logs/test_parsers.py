@@ -182,7 +182,7 @@ def test_wfpdiag_reference_example() -> None:
     assert f.data["message"] == "IKE authentication credentials are unacceptable"
     assert f.data["remote_addresses"] == ["203.0.113.36"]
     assert "on-premises device reported" in f.explanation
-    assert parser.events == 1
+    assert len(parser.failures) == 1
 
 
 def test_wfpdiag_line_prefix() -> None:

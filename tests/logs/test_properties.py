@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -116,7 +117,7 @@ def test_random_member_names_and_content(members: dict[str, bytes | str]) -> Non
 @given(
     st.lists(
         st.text(
-            alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=80
+            alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]), max_size=80
         ),
         max_size=30,
     ),
@@ -143,32 +144,73 @@ def test_sizes_round_trip_within_rounding(n: int) -> None:
 WFP_LINES = reference("Scrubbed-wfpdiag.txt").splitlines()
 
 
+def _pieces(raw: bytes, cuts: list[int]) -> list[bytes]:
+    bounds = sorted({0, len(raw), *(min(c, len(raw)) for c in cuts)})
+    return [raw[a:b] for a, b in pairwise(bounds)]
+
+
+def _wfp_both_ways(raw: bytes, cuts: list[int], max_line_chars: int = 10_000) -> None:
+    """The chunk path must equal feeding every line `iter_lines` yields, with the same TextStats."""
+    by_line, by_chunk = WfpDiagParser("w"), WfpDiagParser("w")
+    line_stats, chunk_stats = TextStats(), TextStats()
+    for line in iter_lines(_pieces(raw, cuts), max_line_chars=max_line_chars, stats=line_stats):
+        by_line.feed(line)
+    by_chunk.feed_chunks(_pieces(raw, cuts), max_line_chars=max_line_chars, stats=chunk_stats)
+    assert [f.model_dump() for f in by_line.finish()] == [f.model_dump() for f in by_chunk.finish()]
+    assert by_line.excerpt() == by_chunk.excerpt()
+    assert (by_line.lines, line_stats) == (by_chunk.lines, chunk_stats)
+
+
+# Short needle lines, and long ones whose needle lies beyond a small max_line_chars cut.
+TRICKY = [
+    "IKE diagnostic event:",
+    "Remote address: 192.0.2.1",
+    "Failure point: Local",
+    *(f"[0]0368.03A4::x [ikeext] 1|2| {'y' * 300} {needle}" for needle in ("diagnostic event", "address: 1")),
+    f"{'z' * 300}Failure error code:0x000035e9",
+]
+WFP_LINE = st.one_of(
+    st.sampled_from(WFP_LINES),
+    st.sampled_from(TRICKY),
+    mutated_line(),
+    st.text(max_size=60),
+    st.just(""),
+    st.just("..."),
+)
+
+
 @FAST
 @given(
-    lines=st.lists(
-        st.one_of(
-            st.sampled_from(WFP_LINES), mutated_line(), st.text(max_size=60), st.just(""), st.just("...")
-        ),
-        max_size=80,
-    ),
+    lines=st.lists(WFP_LINE, max_size=80),
     cuts=st.lists(st.integers(0, 10_000), max_size=6),
     crlf=st.booleans(),
+    encoding=st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "utf-16"]),
 )
-def test_wfpdiag_block_path_equals_line_path(lines: list[str], cuts: list[int], crlf: bool) -> None:
-    lines = [x.replace("\n", " ").replace("\r", " ") for x in lines]
+def test_wfpdiag_chunk_path_equals_line_path(
+    lines: list[str], cuts: list[int], crlf: bool, encoding: str
+) -> None:
     text = ("\r\n" if crlf else "\n").join(lines)
-    by_line, by_block = WfpDiagParser("w"), WfpDiagParser("w")
-    split = text.split("\n")
-    for line in split[:-1] if text.endswith("\n") else split:  # what iter_lines yields
-        by_line.feed(line.rstrip("\r"))
-    # blocks always end on a line boundary, as iter_blocks guarantees
-    bounds = sorted({min(c, len(text)) for c in cuts} | {len(text)})
-    start = 0
-    for b in bounds:
-        nl = text.rfind("\n", start, b)
-        if nl >= start:
-            by_block.feed_block(text[start : nl + 1])
-            start = nl + 1
-    if start < len(text):
-        by_block.feed_block(text[start:])
-    assert [f.model_dump() for f in by_line.finish()] == [f.model_dump() for f in by_block.finish()]
+    _wfp_both_ways(text.encode(encoding, "surrogatepass"), cuts)
+
+
+@FAST
+@given(
+    parts=st.lists(st.one_of(WFP_LINE.map(str.encode), st.binary(max_size=30)), max_size=40),
+    cuts=st.lists(st.integers(0, 4_000), max_size=6),
+    max_line_chars=st.integers(4, 300),
+)
+def test_wfpdiag_chunk_path_equals_line_path_on_raw_bytes(
+    parts: list[bytes], cuts: list[int], max_line_chars: int
+) -> None:
+    """Undecodable bytes, lines cut at max_line_chars (needles beyond the cut), chunks split anywhere."""
+    _wfp_both_ways(b"\n".join(parts), cuts, max_line_chars)
+
+
+def test_wfpdiag_chunk_path_minimal_examples() -> None:
+    """Cases hypothesis found once: a line starting with '...' but holding more is unreadable."""
+    _wfp_both_ways(b"...0", [])
+    _wfp_both_ways(b"...0\n[x] y\n ...\n...", [3, 7])
+    block = [x for x in WFP_LINES if "Failure" in x or "credentials" in x]
+    for middle in (TRICKY[3], TRICKY[4]):  # the last "diagnostic event" needle is beyond the cut
+        raw = "\n".join([TRICKY[0], TRICKY[1], middle, "Remote address: 198.51.100.7", *block]).encode()
+        _wfp_both_ways(raw, [], max_line_chars=120)

@@ -151,12 +151,50 @@ async def test_positions_and_estimated_wait(queue: JobQueue, clock: FakeClock) -
     text = format_status(snap)
     assert "running  gw0" in text and "#2" in text and "U0003" in text
     assert await queue.depth() == {sub_id(1): 2}
+    assert await queue.pending_total() == 2
 
 
 async def test_status_when_idle(queue: JobQueue) -> None:
     snap = await queue.status()
     assert snap.subscriptions == [] and format_status(snap) == "No checks running or queued."
     assert await queue.depth() == {}
+    assert await queue.pending_total() == 0
+
+
+async def test_pending_list_counts_queued_jobs_through_every_exit(queue: JobQueue, clock: FakeClock) -> None:
+    """LLEN {vpncheck}:pending (what KEDA reads) follows queue, claim, expiry, hand-back and finish."""
+    await queue.submit(target(1, "a"), requester(1), "a")
+    await queue.submit(target(1, "b"), requester(2), "b")
+    await queue.submit(target(1, "a"), requester(3), "a")  # merged: no new job
+    await queue.submit(target(2, "c"), requester(4), "c")
+    assert await queue.pending_total() == 3 == sum((await queue.depth()).values())
+    work = await queue.claim_work("w1", jobs=5)
+    assert len(work.claims) == 2 and await queue.pending_total() == 1  # one per subscription
+    first = work.claims[0]
+    assert first.job is not None and first.job.state == "running" and first.job.requesters
+    clock.advance(31)  # both leases expire: their jobs go back to the head of their queues
+    again = await queue.claim_work("w2", jobs=1)
+    assert await queue.pending_total() == 2 == sum((await queue.depth()).values())
+    (c,) = again.claims
+    assert await queue.hand_back(c) and await queue.pending_total() == 3
+    while (c2 := await queue.claim("w3")) is not None:
+        await complete(queue, c2)
+    assert await queue.pending_total() == 0 and await queue.depth() == {}
+
+
+async def test_store_report_and_finish_say_who_is_waiting(queue: JobQueue) -> None:
+    await queue.submit(target(1), requester(1), "q")
+    c = await queue.claim("w")
+    assert c is not None
+    await queue.submit(target(1), requester(2), "q")  # joins while the job runs
+    waiting = await queue.store_report(c, report_for("q"))
+    assert [r.thread_key for r in waiting.pending()] == [requester(1).thread_key, requester(2).thread_key]
+    await queue.submit(target(1), requester(3), "q")  # joins after the report
+    left = await queue.finish_or_wait(c, delivered=[requester(1).thread_key, requester(2).thread_key])
+    assert left is not None and [r.thread_key for r in left.pending()] == [requester(3).thread_key]
+    assert await queue.finish_or_wait(c, delivered=[requester(3).thread_key]) is None
+    job = await queue.get(c.job_id)
+    assert job is not None and job.state == "done" and len(job.delivered) == 3
 
 
 async def test_fencing_refuses_a_stale_owner(queue: JobQueue, clock: FakeClock) -> None:

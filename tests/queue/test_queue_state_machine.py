@@ -36,6 +36,10 @@ TTL = 10.0
 FRESH = 5.0
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 @dataclass
 class Lease:
     fence: str
@@ -241,6 +245,21 @@ class QueueMachine(RuleBasedStateMachine):
             self.do(self.q.mark_delivered(job_id, thread))
 
     @invariant()
+    def pending_list_mirrors_the_queues(self) -> None:
+        """The autoscalers' list holds exactly the jobs waiting in subscription queues (LLEN = queued)."""
+        pending, queued = self.do(self._pending_and_queued())
+        assert sorted(pending) == sorted(queued)
+        assert not set(pending) & set(self.finished)
+
+    async def _pending_and_queued(self) -> tuple[list[str], list[str]]:
+        k = self.q.keys
+        pending = await self.redis.lrange(k.pending, 0, -1)
+        queued = []
+        for sub in self.jobs:
+            queued += await self.redis.lrange(k.queue(sub), 0, -1)
+        return [_text(j) for j in pending], [_text(j) for j in queued]
+
+    @invariant()
     def one_operation_per_subscription(self) -> None:
         for sub, jobs in self.jobs.items():
             in_flight = [j for j in jobs if self.op_started[j] and j not in self.reported]
@@ -277,7 +296,7 @@ class QueueMachine(RuleBasedStateMachine):
                     assert self.op_started[j] == 1, f"job {j} started {self.op_started[j]} operations"
             snap = self.do(self.q.status())
             assert snap.subscriptions == [] and snap.pending_deliveries == 0
-            assert self.do(self.q.depth()) == {}
+            assert self.do(self.q.depth()) == {} and self.do(self.q.pending_total()) == 0
         finally:
             self.do(self.redis.aclose())
             self.loop.close()

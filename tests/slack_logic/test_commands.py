@@ -31,14 +31,31 @@ ARM_GW = (
         (ARM_GW + "/", Check([ARM_GW])),
         (ARM_GW.lower(), Check([ARM_GW.lower()])),
         ("check status", Check(["status"])),
-        ("<@U0BOT01> gw-prod-weu", Check(["gw-prod-weu"])),
-        ("<@U0BOT01|vpncheck> status", Status()),
-        ("<@U0BOT01>", Help()),
         ("prod_gw_1", Check(["prod_gw_1"])),
     ],
 )
 def test_valid_commands(text: str, expected: object) -> None:
     assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<@U0BOT01> gw-prod-weu", Check(["gw-prod-weu"])),
+        ("<@U0BOT01|vpncheck> status", Status()),
+        ("<@U0BOT01>", Help()),
+        ("<@U0BOT01> <@U0BOT01|vpncheck> gw-1", Check(["gw-1"])),
+    ],
+)
+def test_mention_text_drops_the_bot_mention(text: str, expected: object) -> None:
+    assert parse_command(text, mention=True) == expected
+
+
+def test_slash_command_text_never_drops_a_mention() -> None:
+    """A slash command has no bot mention in front: a leading `<@U…>` is someone else, refused."""
+    command = parse_command("<@U0BOSS1> gw-prod-weu")
+    assert isinstance(command, Invalid) and "Mentions" in command.message
+    assert isinstance(parse_command("<@U0BOT01> <@U0BOSS1> gw-1", mention=True), Invalid)
 
 
 @pytest.mark.parametrize(
