@@ -1,7 +1,7 @@
 """Redis-backed job queue: per-subscription leases, fair round-robin, merging, crash-safe delivery."""
 
 from bot.queue.jobqueue import JobQueue
-from bot.queue.records import Claim, JobRecord, JobState, LeaseLost, Submission
+from bot.queue.records import Claim, JobRecord, JobState, LeaseLost, Submission, Waiting, Work
 from bot.queue.redis_config import check_redis_config
 from bot.queue.status import QueuedJob, QueueSnapshot, RunningJob, SubscriptionStatus, format_status
 
@@ -16,6 +16,8 @@ __all__ = [
     "RunningJob",
     "Submission",
     "SubscriptionStatus",
+    "Waiting",
+    "Work",
     "check_redis_config",
     "format_status",
 ]
