@@ -60,8 +60,8 @@ test: install lint typecheck unit
 
 bench: install
 	$(PY) bench/parse_bench.py
-	$(PY) bench/queue_bench.py
-	$(PY) bench/ack_bench.py
+	$(PY) -m bench.queue_bench
+	$(PY) -m bench.ack_bench
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
