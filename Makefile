@@ -54,7 +54,7 @@ typecheck: $(STAMP)
 
 unit: install $(CHECKOV)
 	@command -v kubectl >/dev/null || { echo "error: kubectl not found (renders the kustomize overlays in tests/deploy; Debian: apt-get install kubectl)"; exit 1; }
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2  # two processes, each with its own private Redis and Azurite
 
 test: install lint typecheck unit
 
