@@ -6,7 +6,6 @@ settings, plays signed `/vpncheck` requests as Slack would, and prints each resu
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -15,9 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
-
-from bot.sandbox.ports import free_port
+from bot.sandbox.ports import free_port, wait_http_ok
 from bot.sandbox.processes import MissingTool
 from bot.sandbox.render import render_thread
 from bot.sandbox.runner import Sandbox
@@ -67,20 +64,13 @@ class ChildProcess:
 
 
 async def wait_ready(url: str, child: ChildProcess, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as http:
-        while True:
-            if child.proc.poll() is not None:
-                raise RuntimeError(f"`vpncheck {child.role}` exited:\n{child.tail()}")
-            try:
-                async with http.get(url) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"`vpncheck {child.role}` not ready after {timeout:.0f}s:\n{child.tail()}")
-            await asyncio.sleep(0.2)  # polling a child process's readiness, not synchronising a test
+    def exited() -> str | None:
+        return None if child.proc.poll() is None else f"`vpncheck {child.role}` exited:\n{child.tail()}"
+
+    try:
+        await wait_http_ok(url, exited, timeout)
+    except TimeoutError as exc:
+        raise TimeoutError(f"`vpncheck {child.role}`: {exc}\n{child.tail()}") from None
 
 
 def card_thread(state: SlackState, channel_id: str) -> Thread | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Callable
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -29,3 +30,25 @@ def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
 
 async def async_wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
     await asyncio.to_thread(wait_for_port, host, port, timeout)
+
+
+async def wait_http_ok(url: str, failed: Callable[[], str | None], timeout: float = 30.0) -> None:
+    """Wait until `url` answers 200 (a server finished starting); `failed()` names a crash to stop early."""
+    import aiohttp
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with aiohttp.ClientSession() as http:
+        while True:
+            problem = failed()
+            if problem:
+                raise RuntimeError(problem)
+            try:
+                async with http.get(url) as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if loop.time() > deadline:
+                raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
+            await asyncio.sleep(0.05)  # polling a server's start-up, not ordering events

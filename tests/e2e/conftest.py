@@ -9,12 +9,11 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from bot.config import Settings, load_settings
 from bot.logging import configure_logging
-from bot.sandbox.ports import free_port
+from bot.sandbox.ports import free_port, wait_http_ok
 from bot.sandbox.processes import Azurite, RedisServer
 from bot.sandbox.runner import Sandbox
 from bot.sandbox.slack_client import SlackClient
@@ -121,23 +120,14 @@ async def start_bot(
 
 
 async def wait_ready(url: str, tasks: list[asyncio.Task[int]], timeout: float = 20) -> None:
-    async with aiohttp.ClientSession() as http:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            for task in tasks:
-                if task.done():
-                    task.result()  # surface the start-up error
-                    raise RuntimeError("a role exited during start-up")
-            try:
-                async with http.get(url) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if loop.time() > deadline:
-                raise TimeoutError(f"{url} not ready")
-            await asyncio.sleep(0.05)  # waiting for a server socket to open, not ordering test events
+    def exited() -> str | None:
+        for task in tasks:
+            if task.done():
+                task.result()  # surface the start-up error
+                return "a role exited during start-up"
+        return None
+
+    await wait_http_ok(url, exited, timeout)
 
 
 @pytest.fixture
