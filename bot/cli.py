@@ -28,7 +28,10 @@ def _trust_sandbox_ca() -> Path:
     """Create the sandbox CA and trust it before anything imports aiohttp (which reads SSL_CERT_FILE once)."""
     from bot.sandbox.tls import make_tls
 
-    workdir = Path(tempfile.mkdtemp(prefix="vpncheck-sandbox-"))
+    given = os.environ.get(
+        "VPNCHECK_SANDBOX_DIR"
+    )  # the Compose sandbox profile shares it with the other roles
+    workdir = Path(given) if given else Path(tempfile.mkdtemp(prefix="vpncheck-sandbox-"))
     os.environ.update(make_tls(workdir / "tls").env())
     return workdir
 

@@ -130,10 +130,7 @@ class Azurite:
 
     @property
     def connection_string(self) -> str:
-        return (
-            f"DefaultEndpointsProtocol=https;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
-            f"BlobEndpoint={self.blob_endpoint};"
-        )
+        return azurite_connection_string(self.blob_endpoint)
 
     def start(self) -> Azurite:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -168,3 +165,30 @@ class Azurite:
     def stop(self) -> None:
         if self.child:
             self.child.stop()
+
+
+def azurite_connection_string(blob_endpoint: str) -> str:
+    """Azurite's well-known development account, at a given blob endpoint."""
+    return (
+        f"DefaultEndpointsProtocol=https;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+        f"BlobEndpoint={blob_endpoint};"
+    )
+
+
+@dataclass
+class ExternalRedis:
+    """A Redis someone else runs (the Compose sandbox profile's `redis` service)."""
+
+    url: str
+
+
+@dataclass
+class ExternalAzurite:
+    """An Azurite someone else runs with this sandbox's certificate (the Compose sandbox profile)."""
+
+    blob_endpoint: str
+    tls: SandboxTLS
+
+    @property
+    def connection_string(self) -> str:
+        return azurite_connection_string(self.blob_endpoint)

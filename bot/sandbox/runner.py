@@ -10,6 +10,7 @@ import asyncio
 import os
 import secrets
 import tempfile
+import urllib.parse
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
@@ -19,7 +20,8 @@ from azure.storage.blob.aio import BlobServiceClient
 
 from bot.sandbox.arm import ArmSimulator
 from bot.sandbox.identity import IdentityEndpoint
-from bot.sandbox.processes import Azurite, RedisServer
+from bot.sandbox.ports import async_wait_for_port
+from bot.sandbox.processes import Azurite, ExternalAzurite, ExternalRedis, MissingTool, RedisServer
 from bot.sandbox.scenarios import Catalogue, load_catalogue
 from bot.sandbox.slack_api import DEFAULT_BOT_SCOPES, SlackEmulator
 from bot.sandbox.tls import SandboxTLS, make_tls
@@ -46,8 +48,8 @@ class Sandbox:
         workdir: Path | None = None,
         *,
         operation_seconds: float = 1.0,
-        redis: RedisServer | None = None,
-        azurite: Azurite | None = None,
+        redis: RedisServer | ExternalRedis | None = None,
+        azurite: Azurite | ExternalAzurite | None = None,
         one_per_subscription: bool = True,
     ) -> None:
         """`one_per_subscription=False`: overlapping troubleshoots run (and are counted) instead of 409ing."""
@@ -100,6 +102,9 @@ class Sandbox:
 
     async def _create_container(self) -> None:
         assert self.azurite is not None
+        # An external Azurite may still be starting (it waits for our certificate): wait for its port.
+        endpoint = urllib.parse.urlsplit(self.azurite.blob_endpoint)
+        await async_wait_for_port(endpoint.hostname or "127.0.0.1", endpoint.port or 443, timeout=120)
         async with BlobServiceClient.from_connection_string(self.azurite.connection_string) as svc:
             container = svc.get_container_client(LOG_CONTAINER)
             if not await container.exists():
@@ -140,11 +145,23 @@ def _print_env(env: dict[str, str]) -> None:
 
 
 async def run_sandbox_forever(workdir: Path | None = None, *, operation_seconds: float) -> int:
-    from bot.sandbox.processes import MissingTool
-
+    """`vpncheck sandbox`; VPNCHECK_SANDBOX_REDIS_URL / _AZURITE_URL use stand-ins run elsewhere (the Compose
+    sandbox profile). The settings are printed and written to `<workdir>/sandbox.env`."""
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="vpncheck-sandbox-"))
+    tls = make_tls(workdir / "tls")
+    redis_url = os.environ.get("VPNCHECK_SANDBOX_REDIS_URL")
+    azurite_url = os.environ.get("VPNCHECK_SANDBOX_AZURITE_URL")
     try:
-        async with Sandbox(workdir, operation_seconds=operation_seconds) as sandbox:
-            _print_env(sandbox.env())
+        async with Sandbox(
+            workdir,
+            operation_seconds=operation_seconds,
+            redis=ExternalRedis(redis_url) if redis_url else None,
+            azurite=ExternalAzurite(azurite_url.rstrip("/"), tls) if azurite_url else None,
+        ) as sandbox:
+            env = sandbox.env()
+            _print_env(env)
+            env_file = workdir / "sandbox.env"
+            env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
             await asyncio.Event().wait()
     except MissingTool as exc:
         print(f"vpncheck sandbox: {exc}")
