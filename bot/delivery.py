@@ -6,6 +6,7 @@ before posting we read the thread (since the job was created) for a card with th
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -23,6 +24,7 @@ from bot.worker import JobContext
 log = get_logger("vpncheck.delivery")
 
 CARD_EVENT = "vpncheck_card"
+PARENT_REFRESH_SECONDS = 30.0  # chat.update is Tier 3 (50+/min): one edit per parent per 30 s is far below
 
 
 class SlackJobHandler:
@@ -44,14 +46,35 @@ class SlackJobHandler:
         job = ctx.job
         with bind_job(job.id, target=job.target.id):
             log.info("operation_run", resumed=bool(job.operation))
-            report = await self.svc.engine.run(
-                job.target, checkpoint=job.operation or None, save_checkpoint=ctx.save_operation
-            )
+            stop = asyncio.Event()
+            ticker = asyncio.create_task(self._show_elapsed(job, stop))
+            try:
+                report = await self.svc.engine.run(
+                    job.target, checkpoint=job.operation or None, save_checkpoint=ctx.save_operation
+                )
+            finally:
+                stop.set()  # stopped between Slack/Redis calls, never cancelled inside one
+                await ticker
             report.requested_at = report.requested_at or job.created_at
             metrics.OPERATIONS_FINISHED.labels(report.verdict.value, report.code or "none").inc()
             if report.started_at and report.finished_at:
                 metrics.OPERATION_DURATION.observe(report.finished_at - report.started_at)
             return report
+
+    async def _show_elapsed(self, job: JobRecord, stop: asyncio.Event) -> None:
+        """Edit the parents to "running for 2m 10s" while Azure works, so the channel sees progress."""
+        since = job.started_at or time.time()
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), PARENT_REFRESH_SECONDS)
+                return
+            except TimeoutError:
+                pass
+            try:
+                for req in job.requesters:
+                    await self._edit_parent(job, req, "running", elapsed=time.time() - since)
+            except Exception as exc:  # progress display only: never fail the check for it
+                log.warning("parent_progress_failed", error=str(exc))
 
     async def deliver(self, job: JobRecord, report: Report, requester: Requester, *, reused: bool) -> None:
         with bind_job(job.id, thread=requester.thread_key):

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot import delivery
 from tests.e2e.conftest import Running, cards_in
 
 
@@ -99,3 +100,24 @@ async def test_mention_in_incident_thread_answers_there(bot: Running) -> None:
     [thread] = await bot.wait_card("C0INCIDENT")
     assert thread.parent.ts == root.ts
     assert "Healthy" in json.dumps(cards_in(thread)[0].blocks)
+
+
+async def test_parent_shows_elapsed_time_while_azure_works(
+    bot: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery, "PARENT_REFRESH_SECONDS", 0.1)
+    bot.sandbox.arm.operation_seconds = 1.5
+    await bot.slack.slash_command(
+        bot.bot_url, text="cn-healthy", user_id="U0ONCALL01", channel_id="C0PROGRESS"
+    )
+    [thread] = await bot.wait_card("C0PROGRESS")
+
+    def parent_done(state: Any) -> bool:
+        return "details in thread" in state.message("C0PROGRESS", thread.parent.ts).text
+
+    await bot.sandbox.slack.wait_for(parent_done)
+    parent = bot.sandbox.slack.state.message("C0PROGRESS", thread.parent.ts)
+    texts = [e.text for e in parent.edits] + [parent.text]
+    running = [t for t in texts if "running for" in t]
+    assert any("running for 0s" not in t for t in running), texts  # a later edit showed time passing
+    assert "Healthy" in texts[-1]
