@@ -166,20 +166,36 @@ def _env_name(field: str) -> str:
 
 def load_settings(role: Role | None = None, **overrides: object) -> Settings:
     """Read and check settings; raise SettingsError listing every problem, one line each."""
+    lines: list[str] = []
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        lines = []
+        bad: dict[str, object] = {}
+        by_env = {_env_name(f): f for f in Settings.model_fields}
         for err in exc.errors():
-            field = str(err["loc"][0]) if err["loc"] else "?"
-            name = _env_name(field) if field in Settings.model_fields else field
+            loc = str(err["loc"][0]) if err["loc"] else "?"  # the variable's name (the alias)
+            field = by_env.get(loc, loc)
+            name = _env_name(field) if field in Settings.model_fields else loc
             lines.append(f"{name}: {err['msg']}")
-        raise SettingsError("\n".join(lines)) from None
-    missing = [env for attr, env in _REQUIRED.get(role or "", ()) if not getattr(settings, attr)]
-    if role == "serve" and settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
-        missing.append("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
-    if missing:
-        raise SettingsError(
-            "\n".join(m if ":" in m else f"{m}: required for `vpncheck {role}`" for m in missing)
-        )
+            if field in Settings.model_fields:
+                bad[name] = Settings.model_fields[field].get_default(call_default_factory=True)
+        # Re-read with the wrong values set aside, so missing ones are reported in the same run.
+        try:
+            settings = Settings(**{**overrides, **bad})  # type: ignore[arg-type]
+        except ValidationError:
+            raise SettingsError("\n".join(lines)) from None
+    lines += _missing(settings, role)
+    if lines:
+        raise SettingsError("\n".join(lines))
     return settings
+
+
+def _missing(settings: Settings, role: Role | None) -> list[str]:
+    lines = [
+        f"{env}: required for `vpncheck {role}`"
+        for attr, env in _REQUIRED.get(role or "", ())
+        if not getattr(settings, attr)
+    ]
+    if role == "serve" and settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
+        lines.append("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
+    return lines

@@ -85,5 +85,5 @@ def test_bad_settings_are_one_line_each_not_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     err = result.stderr.decode()
     assert "Traceback" not in err
-    for name in ("PORT:", "LOG_LEVEL:"):
+    for name in ("PORT:", "LOG_LEVEL:", "SLACK_BOT_TOKEN:", "SLACK_SIGNING_SECRET:"):
         assert name in err
