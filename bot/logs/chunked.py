@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import AnyStr, Generic
 
-from bot.logs.text import TextStats, sniff_encoding
+from bot.logs.text import TextStats, read_head, sniff_encoding
 
-_SNIFF_BYTES = 64
 _BOM = codecs.BOM_UTF8
 
 
@@ -93,12 +92,7 @@ def iter_regions(
     chunks: Iterable[bytes], *, max_line_chars: int, stats: TextStats
 ) -> Iterator[Region[bytes] | Region[str]]:
     """Regions of whole lines in stream order; `stats` ends up as `iter_lines` would have left it."""
-    it = iter(chunks)
-    head = b""
-    for chunk in it:
-        head += chunk
-        if len(head) >= _SNIFF_BYTES:
-            break
+    head, it = read_head(chunks)
     if not head:
         return
     stats.encoding = sniff_encoding(head)

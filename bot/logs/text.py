@@ -39,18 +39,24 @@ def sniff_encoding(head: bytes) -> str:
     return "utf-8"
 
 
-def iter_blocks(chunks: Iterable[bytes], *, max_line_chars: int, stats: TextStats) -> Iterator[str]:
-    """Yield decoded text in blocks of whole lines (each ends with "\\n" except perhaps the last).
-
-    A line longer than max_line_chars that spans chunks is cut and its rest skipped, so memory stays bounded
-    by one chunk plus one line; over-long lines inside one block are left to `iter_lines` to cut.
-    """
+def read_head(chunks: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The first bytes (enough to sniff the encoding) and an iterator over the rest of the chunks."""
     it = iter(chunks)
     head = b""
     for chunk in it:
         head += chunk
         if len(head) >= _SNIFF_BYTES:
             break
+    return head, it
+
+
+def iter_blocks(chunks: Iterable[bytes], *, max_line_chars: int, stats: TextStats) -> Iterator[str]:
+    """Yield decoded text in blocks of whole lines (each ends with "\\n" except perhaps the last).
+
+    A line longer than max_line_chars that spans chunks is cut and its rest skipped, so memory stays bounded
+    by one chunk plus one line; over-long lines inside one block are left to `iter_lines` to cut.
+    """
+    head, it = read_head(chunks)
     if not head:
         return
     stats.encoding = sniff_encoding(head)

@@ -603,15 +603,22 @@ class ArmApp:
             return self._undocumented("unknown_operation", operation_id=p["op"])
         return op
 
-    async def poll_location(
-        self, request: web.Request, p: dict[str, str], body: Any, claims: dict[str, Any]
-    ) -> web.Response:
+    def _polled(
+        self, request: web.Request, p: dict[str, str], claims: dict[str, Any]
+    ) -> Operation | web.Response:
+        """The operation a poll names, or the answer to give instead (unknown operation, injected error)."""
         op = self._operation(p)
         if isinstance(op, web.Response):
             return op
         injected = self._injected(op.target, "poll", claims, request.path)
-        if injected is not None:
-            return injected
+        return op if injected is None else injected
+
+    async def poll_location(
+        self, request: web.Request, p: dict[str, str], body: Any, claims: dict[str, Any]
+    ) -> web.Response:
+        op = self._polled(request, p, claims)
+        if isinstance(op, web.Response):
+            return op
         if not op.finished:
             extra = {"Location": self._location(request, op)} | self._retry_after(
                 op.target.scenario.retry_after
@@ -622,12 +629,9 @@ class ArmApp:
     async def poll_async(
         self, request: web.Request, p: dict[str, str], body: Any, claims: dict[str, Any]
     ) -> web.Response:
-        op = self._operation(p)
+        op = self._polled(request, p, claims)
         if isinstance(op, web.Response):
             return op
-        injected = self._injected(op.target, "poll", claims, request.path)
-        if injected is not None:
-            return injected
         if not op.finished:
             return _json(
                 200,
