@@ -131,7 +131,7 @@ class ArmSimulator:
     def reset(self) -> None:
         self.state.reset()
 
-    async def wait_for(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], within: float = 30.0) -> None:
         """Wait until `predicate()` holds, re-checking whenever a request or operation changes state."""
         async with asyncio.timeout(within):
             while not predicate():

@@ -164,7 +164,8 @@ class SlackEmulator:
         await self._notify()
         return message
 
-    async def wait_for(self, predicate: Callable[[SlackState], bool], timeout: float = 10) -> None:
+    async def wait_for(self, predicate: Callable[[SlackState], bool], timeout: float = 30) -> None:
+        # Generous by default: a passing test never waits this long, a loaded CI machine may need it.
         """Return once `predicate(state)` holds; a LookupError in it (no such thread yet) counts as False."""
 
         def holds() -> bool:
