@@ -8,7 +8,6 @@ anything shaped like a Slack token, bearer token, JWT, SAS signature, account ke
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -18,30 +17,12 @@ import redis.asyncio as aioredis
 import structlog
 from pydantic import BaseModel, Field
 
+from bot.logging import redact
+
 AUDIT_KEY = "{vpncheck}:audit"
 DEFAULT_MAXLEN = 100_000
 
 log = structlog.get_logger("vpncheck.audit")
-
-_SECRETS = [
-    re.compile(r"xox[a-z]-[A-Za-z0-9-]+"),  # Slack bot / user / config tokens
-    re.compile(r"xapp-[A-Za-z0-9-]+"),  # Slack app-level (Socket Mode) tokens
-    re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWTs (Azure access tokens)
-    re.compile(r"(?i)(?<=[?&])sig=[^&\s]+"),  # SAS signatures
-    re.compile(r"(?i)(?<=AccountKey=)[^;\s]+"),
-    re.compile(r"(?i)(?<=SharedAccessSignature=)[^;\s]+"),
-    re.compile(r"https://hooks\.slack\.com/\S+"),  # response_url / webhooks can post as the app
-    re.compile(r"(?i)(?<=client_secret=)[^&\s]+"),
-    re.compile(r"(?i)(?<=password=)[^&;\s]+"),
-]
-_REDACTED = "[redacted]"
-
-
-def redact(text: str) -> str:
-    for pattern in _SECRETS:
-        text = pattern.sub(_REDACTED, text)
-    return text
 
 
 class AuditEvent(BaseModel):

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot import metrics
 from bot.audit import AuditEvent
-from bot.cards.report_card import build_report_card
+from bot.cards.report_card import CARD_EVENT, build_report_card
 from bot.intake import target_label
 from bot.logging import bind_job, get_logger
 from bot.models import Report, Requester
@@ -23,7 +23,6 @@ from bot.worker import JobContext
 
 log = get_logger("vpncheck.delivery")
 
-CARD_EVENT = "vpncheck_card"
 PARENT_REFRESH_SECONDS = 30.0  # chat.update is Tier 3 (50+/min): one edit per parent per 30 s is far below
 
 

@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.cards.report_card import CARD_EVENT
 from bot.sandbox.ports import free_port, wait_http_ok
 from bot.sandbox.processes import MissingTool
 from bot.sandbox.render import render_thread
 from bot.sandbox.runner import Sandbox
 from bot.sandbox.slack_client import SlackClient
 from bot.sandbox.slack_state import SlackState, Thread
-
-CARD_EVENT = "vpncheck_card"
 
 
 @dataclass(frozen=True)

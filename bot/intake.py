@@ -8,7 +8,7 @@ the thread for a mention, privately for a command), so it is said exactly once.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot import metrics
 from bot.audit import AuditEvent
@@ -37,9 +37,7 @@ class IntakeResult:
     """What the requester is told privately (ephemeral) about one target."""
 
     text: str
-    job_id: str | None = None
     queued: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def target_label(target: Target) -> str:
@@ -114,7 +112,7 @@ async def submit_check(svc: Services, req: CheckRequest) -> IntakeResult:
             position=sub.position or None,
             estimated_wait=sub.estimated_wait,
         )
-    return IntakeResult(text=status, job_id=sub.job_id, queued=True)
+    return IntakeResult(text=status, queued=True)
 
 
 def describe_submission(sub: Submission, label: str) -> str:

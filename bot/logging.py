@@ -14,14 +14,21 @@ from typing import Any
 
 import structlog
 
-# Slack tokens, bearer tokens / JWTs and Azure storage keys or SAS signatures.
+# Anything shaped like a credential: one list for the logs and the audit trail.
 _SECRET_PATTERNS = [
-    re.compile(r"xox[abposr]-[A-Za-z0-9-]{6,}"),
-    re.compile(r"xapp-[A-Za-z0-9-]{6,}"),
-    re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
-    re.compile(r"(?i)(accountkey|sig|signature|client_secret|x-identity-header)=([^&;\s\"']+)"),
+    re.compile(r"xox[a-z]-[A-Za-z0-9-]+"),  # Slack bot / user / config tokens
+    re.compile(r"xapp-[A-Za-z0-9-]+"),  # Slack app-level (Socket Mode) tokens
+    re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWTs (Azure access tokens)
+    re.compile(r"(?i)(?<=[?&])sig=[^&\s]+"),  # SAS signatures
+    re.compile(r"(?i)(?<=AccountKey=)[^;\s]+"),
+    re.compile(r"(?i)(?<=SharedAccessSignature=)[^;\s]+"),
+    re.compile(r"https://hooks\.slack\.com/\S+"),  # response_url / webhooks can post as the app
+    re.compile(r"(?i)(?<=client_secret=)[^&\s]+"),
+    re.compile(r"(?i)(?<=password=)[^&;\s]+"),
+    re.compile(r"(?i)(?<=x-identity-header=)[^&;\s\"']+"),
 ]
+_REDACTED = "[redacted]"
 _SECRET_KEYS = {
     "token",
     "authorization",
@@ -34,12 +41,9 @@ _SECRET_KEYS = {
 
 
 def redact(text: str) -> str:
-    """Mask anything that looks like a credential; used on every log value."""
+    """Mask anything that looks like a credential; applied to every log value and audit field."""
     for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(
-            lambda m: m.group(0)[:4] + "…[redacted]" if m.lastindex is None else f"{m.group(1)}=[redacted]",
-            text,
-        )
+        text = pattern.sub(_REDACTED, text)
     return text
 
 
@@ -48,7 +52,7 @@ def _redact_value(value: Any) -> Any:
         return redact(value)
     if isinstance(value, dict):
         return {
-            k: "[redacted]" if str(k).lower() in _SECRET_KEYS else _redact_value(v) for k, v in value.items()
+            k: _REDACTED if str(k).lower() in _SECRET_KEYS else _redact_value(v) for k, v in value.items()
         }
     if isinstance(value, list | tuple):
         return type(value)(_redact_value(v) for v in value)
@@ -58,7 +62,7 @@ def _redact_value(value: Any) -> Any:
 def _redact_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event_dict):
         if key.lower() in _SECRET_KEYS:
-            event_dict[key] = "[redacted]"
+            event_dict[key] = _REDACTED
         else:
             event_dict[key] = _redact_value(event_dict[key])
     return event_dict

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.sandbox.processes import Azurite, RedisServer
+from bot.sandbox.scenarios import Catalogue, load_catalogue
 from bot.sandbox.tls import SandboxTLS, make_tls
 
 # Trust the sandbox CA before any test module (or a sub-folder's conftest) imports aiohttp. aiohttp builds its
@@ -48,6 +50,25 @@ async def redis_client(redis_server: RedisServer) -> AsyncIterator[aioredis.Redi
     await client.flushall()
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    """The sandbox's scenario catalogue (subscriptions, watchers, targets, faults)."""
+    return load_catalogue()
+
+
+async def new_log_container(azurite: Azurite, tls: SandboxTLS) -> str:
+    """A fresh log container (its URL is the `storagePath`), so one test never finds another's zips."""
+    from azure.storage.blob.aio import BlobServiceClient  # after the CA is trusted (aiohttp reads it once)
+
+    name = f"vpnlogs-{uuid.uuid4().hex[:12]}"
+    service = BlobServiceClient.from_connection_string(
+        azurite.connection_string, connection_verify=str(tls.ca_file)
+    )
+    async with service:
+        await service.create_container(name)
+    return f"{azurite.blob_endpoint}/{name}"
 
 
 @pytest.fixture(scope="session")

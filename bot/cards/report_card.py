@@ -25,6 +25,8 @@ from bot.cards.verdicts import (
 from bot.models import Fault, Finding, LogSummary, Report, Target, TargetKind
 
 RERUN_ACTION = "vpncheck_rerun"
+# Slack message metadata event type of a posted card: how a worker finds a card it posted before a crash.
+CARD_EVENT = "vpncheck_card"
 LOGS_ACTION = "vpncheck_logs"
 PORTAL_ACTION = "vpncheck_portal"
 LINK_ACTION_PREFIX = "vpncheck_link_"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.azure.results import WARNING_FAULTS
 from bot.models import Fault, Report, Severity, Verdict
 
 VERDICT_EMOJI: dict[Verdict, str] = {
@@ -31,7 +32,6 @@ SEVERITY_EMOJI: dict[Severity, str] = {
 }
 
 # Azure documents these two as "only a warning"; NoFault is what a clean run reports.
-WARNING_FAULTS = frozenset({"noconnectionsfoundforgateway", "connectionsnotconnected"})
 OK_FAULTS = frozenset({"nofault"})
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.buttons import ButtonContext, handle_logs, handle_rerun, record_link
+from bot.cards.report_card import LINK_ACTION_PREFIX, LOGS_ACTION, PORTAL_ACTION, RERUN_ACTION
 from bot.command_runner import replies_or_failure
 from bot.services import Services
 
@@ -29,19 +30,19 @@ def _context(body: dict[str, Any]) -> ButtonContext:
 
 
 def register(app: AsyncApp, svc: Services) -> None:
-    @app.action("vpncheck_rerun")
+    @app.action(RERUN_ACTION)
     async def rerun(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         for reply in await replies_or_failure(svc, handle_rerun(svc, _context(body))):
             await respond(response_type="ephemeral", replace_original=False, **reply)
 
-    @app.action("vpncheck_logs")
+    @app.action(LOGS_ACTION)
     async def logs(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         for reply in await replies_or_failure(svc, handle_logs(svc, _context(body))):
             await respond(response_type="ephemeral", replace_original=False, **reply)
 
-    @app.action(re.compile(r"^vpncheck_(link_\d+|portal)$"))
+    @app.action(re.compile(rf"^({re.escape(LINK_ACTION_PREFIX)}\d+|{re.escape(PORTAL_ACTION)})$"))
     async def link(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         # only audited: a failure is logged, and the person (already on the linked page) is not bothered

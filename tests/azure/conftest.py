@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from azure.storage.blob.aio import BlobServiceClient
 
 from bot.azure.clients import RetrySettings
 from bot.azure.troubleshoot import TroubleshootPolicy
@@ -20,8 +18,9 @@ from bot.engine import CheckEngine
 from bot.sandbox.arm import ArmSimulator
 from bot.sandbox.identity import IdentityEndpoint
 from bot.sandbox.processes import Azurite
-from bot.sandbox.scenarios import Catalogue, load_catalogue
+from bot.sandbox.scenarios import Catalogue
 from bot.sandbox.tls import SandboxTLS
+from tests.conftest import new_log_container
 
 OPERATION_SECONDS = 0.15
 STORAGE_ACCOUNT_ID = (
@@ -41,11 +40,6 @@ FAST_POLICY = TroubleshootPolicy(
 FAST_RETRY = RetrySettings(total=3, backoff_factor=0.01, backoff_max=0.05)
 
 EngineFactory = Callable[..., CheckEngine]
-
-
-@pytest.fixture(scope="session")
-def catalogue() -> Catalogue:
-    return load_catalogue()
 
 
 @dataclass
@@ -76,17 +70,6 @@ class AzureStack:
         return engine
 
 
-async def new_container(azurite: Azurite, tls: SandboxTLS) -> str:
-    """A fresh log container, so one stack never finds another's zips."""
-    name = f"vpnlogs-{uuid.uuid4().hex[:12]}"
-    service = BlobServiceClient.from_connection_string(
-        azurite.connection_string, connection_verify=str(tls.ca_file)
-    )
-    async with service:
-        await service.create_container(name)
-    return f"{azurite.blob_endpoint}/{name}"
-
-
 @contextlib.asynccontextmanager
 async def azure_stack(
     catalogue: Catalogue, tls: SandboxTLS, azurite: Azurite, **arm_options: Any
@@ -112,7 +95,7 @@ async def azure_stack(
             )
             async with sim:
                 stack = AzureStack(
-                    sim, idp, await new_container(azurite, tls), [s.id for s in catalogue.subscriptions]
+                    sim, idp, await new_log_container(azurite, tls), [s.id for s in catalogue.subscriptions]
                 )
                 try:
                     yield stack

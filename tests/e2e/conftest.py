@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cards.report_card import CARD_EVENT
 from bot.config import Settings, load_settings
 from bot.logging import configure_logging
 from bot.sandbox.ports import free_port, wait_http_ok
@@ -20,8 +21,6 @@ from bot.sandbox.slack_client import SlackClient
 from bot.sandbox.slack_state import SlackState, Thread
 from bot.serve import run_serve
 from bot.worker_main import run_worker
-
-CARD_EVENT = "vpncheck_card"
 
 
 @dataclass

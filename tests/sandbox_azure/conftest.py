@@ -3,30 +3,18 @@ the ARM simulator (HTTPS, trusted through the session's CA) and a fresh Azurite 
 
 from __future__ import annotations
 
-import importlib.util
-import uuid
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from azure.storage.blob.aio import BlobServiceClient
 
-from bot.sandbox.arm import ArmSimulator, LogBuilder
+from bot.sandbox.arm import ArmSimulator
 from bot.sandbox.identity import IdentityEndpoint
 from bot.sandbox.processes import Azurite
-from bot.sandbox.scenarios import Catalogue, load_catalogue
+from bot.sandbox.scenarios import Catalogue
 from bot.sandbox.tls import SandboxTLS
-from tests.sandbox_azure.helpers import RawArm, arm_token, fallback_log_zip
-
-
-def log_builder() -> LogBuilder | None:
-    """The real samples when the logs area has delivered them, else the fallback."""
-    return None if importlib.util.find_spec("bot.sandbox.logsamples") else fallback_log_zip
-
-
-@pytest.fixture(scope="session")
-def catalogue() -> Catalogue:
-    return load_catalogue()
+from tests.conftest import new_log_container
+from tests.sandbox_azure.helpers import RawArm, arm_token
 
 
 @pytest.fixture
@@ -50,15 +38,9 @@ async def identity(catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch) -> Asy
 
 
 @pytest.fixture
-async def container(azurite: Azurite, tls: SandboxTLS) -> AsyncIterator[str]:
+async def container(azurite: Azurite, tls: SandboxTLS) -> str:
     """A fresh container; its URL is the `storagePath` the bot would send."""
-    name = f"vpn-{uuid.uuid4().hex[:12]}"
-    service = BlobServiceClient.from_connection_string(
-        azurite.connection_string, connection_verify=str(tls.ca_file)
-    )
-    async with service:
-        await service.create_container(name)
-        yield f"{azurite.blob_endpoint}/{name}"
+    return await new_log_container(azurite, tls)
 
 
 @pytest.fixture
@@ -68,7 +50,6 @@ async def sim(catalogue: Catalogue, tls: SandboxTLS, azurite: Azurite) -> AsyncI
         tls=tls,
         blob_connection_string=azurite.connection_string,
         operation_seconds=0.15,
-        log_builder=log_builder(),
         retry_after_override=0,
     ) as simulator:
         yield simulator

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -22,14 +19,6 @@ STORAGE_ID = (
     "/subscriptions/6d1f3b52-8a4e-4c9b-b7f0-2e5a9c1d4f80/resourceGroups/rg-vpncheck"
     "/providers/Microsoft.Storage/storageAccounts/stvpncheck"
 )
-
-
-def fallback_log_zip(profile: str, target_name: str, when: datetime) -> bytes:
-    """Stands in for bot.sandbox.logsamples until that module exists (tests only)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("ConnectionStats.txt", f"Connectivity State : Connected\r\nProfile : {profile}\r\n")
-    return buf.getvalue()
 
 
 def arm_token(catalogue: Catalogue, resource: str = "https://management.azure.com", **kw: Any) -> str:

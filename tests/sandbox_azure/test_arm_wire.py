@@ -13,7 +13,7 @@ from bot.sandbox.arm_state import ManualClock
 from bot.sandbox.processes import Azurite
 from bot.sandbox.scenarios import Catalogue
 from bot.sandbox.tls import SandboxTLS
-from tests.sandbox_azure.helpers import STORAGE_ID, RawArm, arm_token, fallback_log_zip
+from tests.sandbox_azure.helpers import STORAGE_ID, RawArm, arm_token
 
 LOCATION = re.compile(
     r"https://127\.0\.0\.1:\d+/subscriptions/[0-9a-f-]{36}/providers/Microsoft\.Network/locations/"
@@ -365,7 +365,6 @@ async def test_manual_clock_controls_operation_time(
             blob_connection_string=azurite.connection_string,
             operation_seconds=150,  # "realistic": about two and a half minutes
             clock=clock,
-            log_builder=fallback_log_zip,
         ) as sim,
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls.client_context())) as session,
     ):
