@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help install demo test lint typecheck unit bench sandbox clean check-tools
+.PHONY: help install demo test lint typecheck layers unit bench sandbox clean check-tools
 
 help:
 	@echo "make demo    - install, start the sandbox, run /vpncheck scenarios, print the Slack threads"
@@ -40,23 +40,27 @@ $(CHECKOV): | $(STAMP)
 install: $(STAMP) $(NODE_STAMP)
 
 demo: install
-	$(PY) -m bot demo
+	$(PY) -m sandbox demo
 
 sandbox: install
-	$(PY) -m bot sandbox
+	$(PY) -m sandbox start
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check bot handlers tests bench
-	$(VENV)/bin/ruff format --check bot handlers tests bench
+	$(VENV)/bin/ruff check bot handlers sandbox tests bench
+	$(VENV)/bin/ruff format --check bot handlers sandbox tests bench
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+
+# the layer contracts of pyproject.toml [tool.importlinter] (the house plan in docs/architecture.md)
+layers: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 
 unit: install $(CHECKOV)
 	@command -v kubectl >/dev/null || { echo "error: kubectl not found (renders the kustomize overlays in tests/deploy; Debian: apt-get install kubectl)"; exit 1; }
 	$(VENV)/bin/pytest -q -n 2  # two processes, each with its own private Redis and Azurite
 
-test: install lint typecheck unit
+test: install lint typecheck layers unit
 
 bench: install
 	$(PY) bench/parse_bench.py

@@ -81,7 +81,7 @@ class Series:
 async def fire(url: str, forms: list[dict[str, str]], secret: str, concurrency: int, into: Series) -> None:
     import aiohttp
 
-    from bot.sandbox.slack_client import sign
+    from sandbox.slack_client import sign
 
     gate = asyncio.Semaphore(concurrency)
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -108,10 +108,10 @@ async def fire(url: str, forms: list[dict[str, str]], secret: str, concurrency: 
 
 
 async def run(n: int, concurrency: int, rounds: int, workdir: Path) -> int:
-    from bot.demo import ChildProcess, wait_ready
-    from bot.sandbox.ports import free_port
-    from bot.sandbox.runner import Sandbox
-    from bot.sandbox.slack_client import Team, slash_command_payload
+    from sandbox.demo import ChildProcess, wait_ready
+    from sandbox.ports import free_port
+    from sandbox.runner import Sandbox
+    from sandbox.slack_client import Team, slash_command_payload
 
     async with Sandbox(workdir, operation_seconds=60) as sandbox:
         team = Team()
@@ -185,7 +185,7 @@ async def drained(sandbox: Any, *, sent: int) -> None:
 
 def minimal_app_process(env: dict[str, str], log_path: Path) -> Any:
     """This script's `--serve-minimal` in its own process, shaped like the demo's ChildProcess."""
-    from bot.demo import ChildProcess
+    from sandbox.demo import ChildProcess
 
     class MinimalAppProcess(ChildProcess):
         def __init__(self) -> None:
@@ -208,8 +208,9 @@ def main() -> int:
     if args.serve_minimal:
         serve_minimal()
         return 0
-    # Trust the sandbox CA before anything imports aiohttp (as `vpncheck sandbox` does): imports stay lazy.
-    from bot.sandbox.tls import make_tls
+    # Trust the sandbox CA before anything imports aiohttp (as `python -m sandbox start` does):
+    # imports stay lazy.
+    from sandbox.tls import make_tls
 
     workdir = Path(tempfile.mkdtemp(prefix="vpncheck-ackbench-"))
     os.environ.update(make_tls(workdir / "tls").env())

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.logs import codes  # noqa: E402
-from bot.sandbox.logsamples import iter_wfpdiag  # noqa: E402
+from sandbox.logsamples import iter_wfpdiag  # noqa: E402
 
 FAILURE_KINDS = [
     (codes.AUTH_FAIL, "IKE/Authip Main Mode Failure", "Remote"),

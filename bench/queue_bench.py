@@ -22,8 +22,8 @@ import structlog
 
 from bot.models import Report, Requester, Target, TargetKind, Verdict
 from bot.queue import JobQueue, JobRecord
-from bot.sandbox.processes import RedisServer
-from bot.worker import JobContext, Worker
+from bot.queue.worker import JobContext, Worker
+from sandbox.processes import RedisServer
 
 
 def _target(sub: int, name: str) -> Target:

@@ -10,6 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+# Fault ids (lower-cased) that Microsoft documents as "only a warning", and the "no fault" entry.
+WARNING_FAULTS = frozenset({"noconnectionsfoundforgateway", "connectionsnotconnected"})
+NO_FAULT = "nofault"
+
 
 class TargetKind(StrEnum):
     GATEWAY = "gateway"

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.audit import AuditLog
+from bot.access.audit import AuditLog
+from bot.access.groups import UserGroupCache, decide
+from bot.access.policy import Decision, Policy
+from bot.azure.engine import CheckEngine
 from bot.config import Settings
-from bot.engine import CheckEngine
 from bot.models import Target
-from bot.policy import Decision, Policy
-from bot.policy_groups import UserGroupCache, decide
 from bot.queue import JobQueue
-from bot.slack_web import make_web_client
+from bot.slack.web import make_web_client
 
 # Requests whose after-ack work (ARM look-ups, Slack posts, the queue) runs at once; others wait their turn.
 # One event loop serves the acks and that work: unbounded, a burst of commands delays every ack behind it

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from bot.sandbox.processes import Azurite, RedisServer
-from bot.sandbox.scenarios import Catalogue, load_catalogue
-from bot.sandbox.tls import SandboxTLS, make_tls
+from sandbox.processes import Azurite, RedisServer
+from sandbox.scenarios import Catalogue, load_catalogue
+from sandbox.tls import SandboxTLS, make_tls
 
 # Trust the sandbox CA before any test module (or a sub-folder's conftest) imports aiohttp. aiohttp builds its
 # verified SSL context once, at import, from SSL_CERT_FILE: as in production, where the variable is set before

@@ -21,10 +21,10 @@ from typing import BinaryIO
 from azure.core.exceptions import AzureError
 from azure.storage.blob.aio import ContainerClient
 
-from bot import metrics
 from bot.azure import errors
 from bot.logs import analyse_zip
 from bot.models import Fault, LogSummary
+from bot.ops import metrics
 
 # Fault types whose run writes a zip (Log column "Yes" in Microsoft's fault tables).
 FAULTS_WITH_LOGS = frozenset(

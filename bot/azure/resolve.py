@@ -30,8 +30,8 @@ from bot.azure.ids import (
 from bot.azure.reports import failed, rejected
 from bot.azure.support import connection_problem, gateway_problem
 from bot.azure.watcher import WatcherDirectory, no_watcher_message
-from bot.logging import get_logger
 from bot.models import Report, Target, TargetKind
+from bot.ops.logging import get_logger
 
 log = get_logger("vpncheck.azure.resolve")
 

@@ -11,11 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import Fault, RecommendedAction, Verdict
-
-# Documented as "only a warning" in Microsoft's fault tables.
-WARNING_FAULTS = frozenset({"noconnectionsfoundforgateway", "connectionsnotconnected"})
-NO_FAULT = "nofault"
+from bot.models import NO_FAULT, WARNING_FAULTS, Fault, RecommendedAction, Verdict
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,8 @@ from azure.mgmt.network.models import (
 from bot.azure import errors
 from bot.azure.results import TroubleshootResult, parse_azure_time, parse_result
 from bot.azure.watcher import WatcherRef
-from bot.logging import get_logger
 from bot.models import Target, Verdict
+from bot.ops.logging import get_logger
 
 log = get_logger("vpncheck.azure.troubleshoot")
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from bot.azure.results import WARNING_FAULTS
-from bot.models import Fault, Report, Severity, Verdict
+from bot.models import WARNING_FAULTS, Fault, Report, Severity, Verdict
 
 VERDICT_EMOJI: dict[Verdict, str] = {
     Verdict.HEALTHY: "✅",

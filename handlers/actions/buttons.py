@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot.buttons import ButtonContext, handle_logs, handle_rerun, record_link
 from bot.cards.report_card import LINK_ACTION_PREFIX, LOGS_ACTION, PORTAL_ACTION, RERUN_ACTION
-from bot.command_runner import replies_or_failure
-from bot.services import Services
+from bot.slack.app import services
+from bot.slack.buttons import ButtonContext, handle_logs, handle_rerun, record_link
+from bot.slack.command_runner import replies_or_failure
 
 
 def _context(body: dict[str, Any]) -> ButtonContext:
@@ -29,23 +29,33 @@ def _context(body: dict[str, Any]) -> ButtonContext:
     )
 
 
-def register(app: AsyncApp, svc: Services) -> None:
-    @app.action(RERUN_ACTION)
-    async def rerun(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        for reply in await replies_or_failure(svc, handle_rerun(svc, _context(body))):
-            await respond(response_type="ephemeral", replace_original=False, **reply)
+async def rerun(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    await ack()
+    svc = services(context)
+    for reply in await replies_or_failure(svc, handle_rerun(svc, _context(body))):
+        await respond(response_type="ephemeral", replace_original=False, **reply)
 
-    @app.action(LOGS_ACTION)
-    async def logs(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        for reply in await replies_or_failure(svc, handle_logs(svc, _context(body))):
-            await respond(response_type="ephemeral", replace_original=False, **reply)
 
-    @app.action(re.compile(rf"^({re.escape(LINK_ACTION_PREFIX)}\d+|{re.escape(PORTAL_ACTION)})$"))
-    async def link(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        # only audited: a failure is logged, and the person (already on the linked page) is not bothered
-        await replies_or_failure(
-            svc, record_link(svc, _context(body), body["actions"][0].get("action_id", ""))
-        )
+async def logs(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
+    await ack()
+    svc = services(context)
+    for reply in await replies_or_failure(svc, handle_logs(svc, _context(body))):
+        await respond(response_type="ephemeral", replace_original=False, **reply)
+
+
+async def link(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    await ack()
+    svc = services(context)
+    # only audited: a failure is logged, and the person (already on the linked page) is not bothered
+    await replies_or_failure(svc, record_link(svc, _context(body), body["actions"][0].get("action_id", "")))
+
+
+LINK_ACTIONS = re.compile(rf"^({re.escape(LINK_ACTION_PREFIX)}\d+|{re.escape(PORTAL_ACTION)})$")
+
+
+def register(app: AsyncApp) -> None:
+    app.action(RERUN_ACTION)(rerun)
+    app.action(LOGS_ACTION)(logs)
+    app.action(LINK_ACTIONS)(link)

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot.command_runner import CommandContext, immediate_reply, replies_or_failure, run_command
-from bot.commands import parse_command
-from bot.services import Services
+from bot.slack.app import services
+from bot.slack.command_runner import CommandContext, immediate_reply, replies_or_failure, run_command
+from bot.slack.commands import parse_command
 
 
-def register(app: AsyncApp, svc: Services) -> None:
-    @app.command("/vpncheck")
-    async def vpncheck(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        cmd = parse_command(command.get("text") or "", max_targets=svc.settings.max_targets)
-        await ack(response_type="ephemeral", **immediate_reply(cmd))
-        ctx = CommandContext(
-            user_id=command["user_id"], channel_id=command["channel_id"], team_id=command.get("team_id")
-        )
-        for reply in await replies_or_failure(svc, run_command(svc, cmd, ctx)):
-            await respond(response_type="ephemeral", replace_original=False, **reply)
+async def vpncheck(
+    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    svc = services(context)
+    cmd = parse_command(command.get("text") or "", max_targets=svc.settings.max_targets)
+    await ack(response_type="ephemeral", **immediate_reply(cmd))
+    ctx = CommandContext(
+        user_id=command["user_id"], channel_id=command["channel_id"], team_id=command.get("team_id")
+    )
+    for reply in await replies_or_failure(svc, run_command(svc, cmd, ctx)):
+        await respond(response_type="ephemeral", replace_original=False, **reply)
+
+
+def register(app: AsyncApp) -> None:
+    app.command("/vpncheck")(vpncheck)

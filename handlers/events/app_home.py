@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot.home import publish_home
-from bot.services import Services
+from bot.slack.app import services
+from bot.slack.home import publish_home
 
 
-def register(app: AsyncApp, svc: Services) -> None:
-    @app.event("app_home_opened")
-    async def app_home_opened(event: dict[str, Any]) -> None:
-        if event.get("tab", "home") == "home":
-            await publish_home(svc, event["user"])
+async def app_home_opened(event: dict[str, Any], context: AsyncBoltContext) -> None:
+    if event.get("tab", "home") == "home":
+        await publish_home(services(context), event["user"])
+
+
+def register(app: AsyncApp) -> None:
+    app.event("app_home_opened")(app_home_opened)

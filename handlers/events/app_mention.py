@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncSay
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncSay
 
-from bot.command_runner import CommandContext, Reply, replies_or_failure, run_command
-from bot.commands import parse_command
-from bot.logging import get_logger
+from bot.ops.logging import get_logger
 from bot.services import Services
-from bot.slack_events import first_delivery
+from bot.slack.app import services
+from bot.slack.command_runner import CommandContext, Reply, replies_or_failure, run_command
+from bot.slack.commands import parse_command
+from bot.slack.dedupe import first_delivery
 
 log = get_logger("vpncheck.mention")
 
 
-def register(app: AsyncApp, svc: Services) -> None:
-    @app.event("app_mention")
-    async def app_mention(body: dict[str, Any], event: dict[str, Any], say: AsyncSay) -> None:
-        thread_ts = event.get("thread_ts") or event["ts"]
-        for reply in await replies_or_failure(svc, _handle(svc, body, event, thread_ts)):
-            await say(thread_ts=thread_ts, **reply)
+async def app_mention(
+    body: dict[str, Any], event: dict[str, Any], say: AsyncSay, context: AsyncBoltContext
+) -> None:
+    svc = services(context)
+    thread_ts = event.get("thread_ts") or event["ts"]
+    for reply in await replies_or_failure(svc, _handle(svc, body, event, thread_ts)):
+        await say(thread_ts=thread_ts, **reply)
 
 
 async def _handle(svc: Services, body: dict[str, Any], event: dict[str, Any], thread_ts: str) -> list[Reply]:
@@ -37,3 +39,7 @@ async def _handle(svc: Services, body: dict[str, Any], event: dict[str, Any], th
         source="mention",
     )
     return await run_command(svc, cmd, ctx)
+
+
+def register(app: AsyncApp) -> None:
+    app.event("app_mention")(app_mention)

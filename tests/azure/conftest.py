@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 
 from bot.azure.clients import RetrySettings
+from bot.azure.engine import CheckEngine
 from bot.azure.troubleshoot import TroubleshootPolicy
-from bot.engine import CheckEngine
-from bot.sandbox.arm import ArmSimulator
-from bot.sandbox.identity import IdentityEndpoint
-from bot.sandbox.processes import Azurite
-from bot.sandbox.scenarios import Catalogue
-from bot.sandbox.tls import SandboxTLS
+from sandbox.arm import ArmSimulator
+from sandbox.identity import IdentityEndpoint
+from sandbox.processes import Azurite
+from sandbox.scenarios import Catalogue
+from sandbox.tls import SandboxTLS
 from tests.conftest import new_log_container
 
 OPERATION_SECONDS = 0.15

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from bot.check_cli import ProgressLine, exit_code, render_json, render_text
+from bot.cli.check import ProgressLine, exit_code, render_json, render_text
 from bot.models import (
     Fault,
     Finding,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 
 from bot.models import Report, Target, Verdict
-from bot.sandbox.arm import ArmSimulator
-from bot.sandbox.arm_state import ManualClock
-from bot.sandbox.processes import Azurite
-from bot.sandbox.scenarios import Catalogue
-from bot.sandbox.tls import SandboxTLS
+from sandbox.arm import ArmSimulator
+from sandbox.arm_state import ManualClock
+from sandbox.processes import Azurite
+from sandbox.scenarios import Catalogue
+from sandbox.tls import SandboxTLS
 from tests.azure.conftest import OPERATION_SECONDS, Checkpoints, EngineFactory, ProgressLog, azure_stack
 
 
@@ -169,7 +169,7 @@ async def test_check_command_prints_the_report_and_exits_by_verdict(make_engine:
     import io
     import json
 
-    from bot.check_cli import check
+    from bot.cli.check import check
 
     out, err = io.StringIO(), io.StringIO()
     code = await check(make_engine(), "cn-psk-mismatch", as_json=False, out=out, err=err, tty=False)

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from bot.engine import CheckEngine
+from bot.azure.engine import CheckEngine
 from bot.models import Report, Target, TargetKind, Verdict
-from bot.sandbox.processes import Azurite
-from bot.sandbox.scenarios import Catalogue, load_catalogue
-from bot.sandbox.tls import SandboxTLS
+from sandbox.processes import Azurite
+from sandbox.scenarios import Catalogue, load_catalogue
+from sandbox.tls import SandboxTLS
 from tests.azure.conftest import AzureStack, Checkpoints, azure_stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

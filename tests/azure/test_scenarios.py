@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from bot.engine import CheckEngine
+from bot.azure.engine import CheckEngine
 from bot.models import Target, Verdict
-from bot.sandbox.processes import Azurite
-from bot.sandbox.scenarios import Catalogue, CatalogueTarget, load_catalogue
-from bot.sandbox.tls import SandboxTLS
+from sandbox.processes import Azurite
+from sandbox.scenarios import Catalogue, CatalogueTarget, load_catalogue
+from sandbox.tls import SandboxTLS
 from tests.azure.conftest import AzureStack, Checkpoints, azure_stack
 
 # One simulator and engine for the whole module (as in production: one engine, pooled connections); each

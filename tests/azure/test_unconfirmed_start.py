@@ -10,10 +10,10 @@ import pytest
 
 from bot.azure.troubleshoot import ACCEPTED, CK_STATE, CK_TOKEN, STARTING
 from bot.models import Target, Verdict
-from bot.sandbox.arm_state import ManualClock
-from bot.sandbox.processes import Azurite
-from bot.sandbox.scenarios import Catalogue
-from bot.sandbox.tls import SandboxTLS
+from sandbox.arm_state import ManualClock
+from sandbox.processes import Azurite
+from sandbox.scenarios import Catalogue
+from sandbox.tls import SandboxTLS
 from tests.azure.conftest import OPERATION_SECONDS, AzureStack, Checkpoints, azure_stack
 
 

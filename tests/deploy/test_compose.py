@@ -62,7 +62,9 @@ def test_sandbox_profile_adds_the_stand_ins_and_points_the_bot_at_them() -> None
     sandboxed = {name for name, svc in services.items() if "sandbox" in svc.get("profiles", [])}
     assert sandboxed == {"sandbox", "azurite", "sandbox-bot", "sandbox-worker"}
     assert services["azurite"]["image"].startswith("mcr.microsoft.com/azure-storage/azurite:")
-    assert services["sandbox"]["command"][0] == "sandbox"
+    assert services["sandbox"]["entrypoint"] == ["python", "-m", "sandbox"]
+    assert services["sandbox"]["command"][0] == "start"
+    assert services["sandbox"]["build"]["dockerfile"] == "deploy/sandbox.Dockerfile"
     for name in ("azurite", "sandbox-bot", "sandbox-worker"):
         assert services[name]["network_mode"] == "service:sandbox"
     # Nothing in the sandbox profile may talk to real Slack or Azure: the production services stay out of it.

@@ -10,7 +10,7 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
-from bot.policy import Policy
+from bot.access.policy import Policy
 from tests.deploy.conftest import K8S, SCHEMAS, Rendered
 
 KUBERNETES_VERSION = "1.32"  # oldest AKS version still in support when this was written

@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 
 from bot.cards.report_card import CARD_EVENT
+from bot.cli.serve import run_serve
+from bot.cli.worker import run_worker
 from bot.config import Settings, load_settings
-from bot.logging import configure_logging
-from bot.sandbox.ports import free_port, wait_http_ok
-from bot.sandbox.processes import Azurite, RedisServer
-from bot.sandbox.runner import Sandbox
-from bot.sandbox.slack_client import SlackClient
-from bot.sandbox.slack_state import SlackState, Thread
-from bot.serve import run_serve
-from bot.worker_main import run_worker
+from bot.ops.logging import configure_logging
+from sandbox.ports import free_port, wait_http_ok
+from sandbox.processes import Azurite, RedisServer
+from sandbox.runner import Sandbox
+from sandbox.slack_client import SlackClient
+from sandbox.slack_state import SlackState, Thread
 
 
 @dataclass

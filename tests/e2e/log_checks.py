@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.sandbox.runner import Sandbox
+from sandbox.runner import Sandbox
 
 
 def sandbox_secrets(sandbox: Sandbox) -> dict[str, str]:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
-from bot.sandbox.slack_state import Message, SlackState, Thread
+from sandbox.slack_state import Message, SlackState, Thread
 from tests.e2e.conftest import Running
 from tests.e2e.conftest import cards_in as _cards_in
 

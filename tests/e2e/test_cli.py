@@ -1,5 +1,6 @@
-"""The terminal side: `vpncheck sandbox` with stand-ins run elsewhere (as in the Compose sandbox profile),
-then `vpncheck check` and `vpncheck status` through the settings it wrote, as an admin would use them."""
+"""The terminal side: `python -m sandbox start` with stand-ins run elsewhere (as in the Compose sandbox
+profile), then `vpncheck check` and `vpncheck status` through the settings it wrote, as an admin would
+use them."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from bot.sandbox.processes import Azurite, RedisServer
-from bot.sandbox.tls import SandboxTLS
+from sandbox.processes import Azurite, RedisServer
+from sandbox.tls import SandboxTLS
 
 
 def _wait_for_file(path: Path, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -37,7 +38,7 @@ def test_sandbox_with_external_services_then_check_and_status(
         "VPNCHECK_SANDBOX_AZURITE_URL": azurite.blob_endpoint,
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "sandbox", "--operation-seconds", "0.3"],
+        [sys.executable, "-m", "sandbox", "start", "--operation-seconds", "0.3"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

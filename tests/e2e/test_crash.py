@@ -19,9 +19,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.queue import JobQueue, JobRecord
-from bot.sandbox.processes import Azurite, RedisServer
-from bot.sandbox.runner import Sandbox
-from bot.sandbox.slack_state import SlackState
+from sandbox.processes import Azurite, RedisServer
+from sandbox.runner import Sandbox
+from sandbox.slack_state import SlackState
 from tests.e2e.conftest import CARD_EVENT, Running, card_threads, cards_in, start_bot, stop_bot
 from tests.e2e.log_checks import json_lines, leaked, sandbox_secrets
 from tests.e2e.worker_fleet import WorkerFleet, pid_of_owner, worker_env

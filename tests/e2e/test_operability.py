@@ -13,18 +13,18 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.cli.worker import run_worker
 from bot.config import load_settings
 from bot.queue import JobQueue
-from bot.sandbox.processes import Azurite, RedisServer
-from bot.sandbox.runner import Sandbox
-from bot.sandbox.slack_state import SlackState
-from bot.worker_main import run_worker
+from sandbox.processes import Azurite, RedisServer
+from sandbox.runner import Sandbox
+from sandbox.slack_state import SlackState
 from tests.e2e.conftest import Running, cards_in, start_bot, stop_bot
 from tests.e2e.log_checks import json_lines, leaked, sandbox_secrets
 
 SUB_PROD = "6d1f3b52-8a4e-4c9b-b7f0-2e5a9c1d4f80"
 JOB_LOGGERS = (
-    "bot.worker",
+    "bot.queue.worker",
     "vpncheck.delivery",
     "vpncheck.engine",
     "vpncheck.azure",
@@ -84,7 +84,7 @@ async def test_probes_and_metrics_of_both_roles(
     sandbox: Sandbox, env_scope: pytest.MonkeyPatch, redis_client: aioredis.Redis, policy_file: Path
 ) -> None:
     bot = await start_bot(sandbox, env_scope, worker=False, VPNCHECK_POLICY_FILE=str(policy_file))
-    slack = sandbox.slack
+    slack = bot.sandbox.slack
     try:
         # A check the bot queues while this test holds its subscription (as a busy worker would).
         await bot.slack.slash_command(

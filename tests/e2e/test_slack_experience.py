@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from bot.audit import AuditLog
+from bot.access.audit import AuditLog
 from bot.cards import LOGS_ACTION, PORTAL_ACTION, RERUN_ACTION
+from bot.cli.status import run_audit
 from bot.queue import JobQueue
-from bot.sandbox.runner import Sandbox
-from bot.sandbox.slack_state import SlackState
-from bot.status_cli import run_audit
+from sandbox.runner import Sandbox
+from sandbox.slack_state import SlackState
 from tests.e2e.conftest import Running, start_bot, stop_bot
 from tests.e2e.slack_support import cards_in, private_texts, texts, told, wait_until
 

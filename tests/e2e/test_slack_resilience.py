@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from bot.sandbox.processes import RedisServer
-from bot.sandbox.runner import Sandbox
-from bot.sandbox.slack_state import SlackState
+from sandbox.processes import RedisServer
+from sandbox.runner import Sandbox
+from sandbox.slack_state import SlackState
 from tests.e2e.conftest import Running, card_threads, start_bot, stop_bot
 from tests.e2e.slack_support import cards_in, private_texts, wait_logged
 

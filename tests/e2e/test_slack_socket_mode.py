@@ -10,8 +10,8 @@ import time
 import pytest
 
 from bot.cards import RERUN_ACTION
-from bot.sandbox.runner import Sandbox
-from bot.sandbox.slack_state import SlackState
+from sandbox.runner import Sandbox
+from sandbox.slack_state import SlackState
 from tests.e2e.conftest import start_bot, stop_bot
 from tests.e2e.slack_support import cards_in, wait_logged
 

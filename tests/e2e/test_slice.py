@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot import delivery
+from bot.slack import delivery
 from tests.e2e.conftest import Running, cards_in
 
 

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def pid_of_owner(owner: str | None) -> int | None:
-    """The process id inside a lease owner (`{hostname}:{pid}`, as bot.worker_main names workers)."""
+    """The process id inside a lease owner (`{hostname}:{pid}`, as bot.cli.worker names workers)."""
     if not owner:
         return None
     _, _, pid = owner.rpartition(":")

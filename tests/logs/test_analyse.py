@@ -10,7 +10,7 @@ import pytest
 
 from bot.logs import analyse_zip, excerpt
 from bot.models import Severity
-from bot.sandbox.logsamples import PROFILES, build_log_zip
+from sandbox.logsamples import PROFILES, build_log_zip
 
 from .helpers import make_zip, reference
 

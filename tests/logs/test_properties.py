@@ -15,7 +15,7 @@ from bot.logs.sizes import format_size, parse_size
 from bot.logs.text import TextStats, iter_lines
 from bot.logs.wfpdiag import WfpDiagParser
 from bot.models import LogSummary
-from bot.sandbox.logsamples import PROFILES, build_log_zip
+from sandbox.logsamples import PROFILES, build_log_zip
 
 from .helpers import make_zip, reference
 

@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.queue import JobQueue
-from bot.sandbox.processes import RedisServer
+from sandbox.processes import RedisServer
 from tests.queue.helpers import FakeClock
 
 

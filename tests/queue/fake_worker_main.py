@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 
 from bot.models import Report, Requester
 from bot.queue import JobQueue, JobRecord
-from bot.worker import JobContext, Worker
+from bot.queue.worker import JobContext, Worker
 from tests.queue.helpers import report_for
 
 # Atomic so that a SIGKILL cannot separate the fact from its record.

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from bot.models import Report, Requester, Verdict
 from bot.queue import JobRecord
-from bot.worker import JobContext
+from bot.queue.worker import JobContext
 from tests.queue.helpers import report_for
 
 

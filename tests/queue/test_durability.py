@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from bot.queue import JobQueue, check_redis_config
-from bot.sandbox.processes import RedisServer
+from sandbox.processes import RedisServer
 from tests.queue.conftest import restart_redis
 from tests.queue.helpers import FakeClock, requester, target
 

@@ -20,7 +20,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.queue import JobQueue
-from bot.sandbox.processes import RedisServer
+from sandbox.processes import RedisServer
 from tests.queue.helpers import requester, target
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -28,7 +28,7 @@ from hypothesis.stateful import (
 
 from bot.models import Verdict
 from bot.queue import Claim, JobQueue, LeaseLost
-from bot.sandbox.processes import RedisServer
+from sandbox.processes import RedisServer
 from tests.queue.helpers import FakeClock, report_for, requester, target
 
 T = TypeVar("T")

@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from bot.models import Verdict
 from bot.queue import JobQueue
-from bot.worker import Worker
+from bot.queue.worker import Worker
 from tests.queue.fakes import FakeHandler
 from tests.queue.helpers import FakeClock, requester, target
 

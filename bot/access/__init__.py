@@ -1,0 +1,1 @@
+"""Who may do what: the access policy, Slack user groups, and the audit trail."""

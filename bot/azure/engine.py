@@ -1,0 +1,201 @@
+"""The one check engine of the worker and `vpncheck check`: resolve a target, troubleshoot it, read its logs.
+
+Built once per process: the credential and SDK clients inside are reused (connection pools) and closed by
+`aclose()`. `run` turns every Azure-side failure into a Report; it raises only on cancellation or when the
+caller's `save_checkpoint` raises (e.g. the worker lost its lease).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import AzureError
+
+from bot.azure import errors
+from bot.azure.clients import AzureClients, RetrySettings
+from bot.azure.logstore import LogStore
+from bot.azure.reports import failed, rejected
+from bot.azure.resolve import TargetResolver
+from bot.azure.results import verdict_for
+from bot.azure.troubleshoot import Completed, TroubleshootOperation, TroubleshootPolicy
+from bot.azure.watcher import WatcherDirectory, no_watcher_message
+from bot.models import Report, Target, Verdict
+from bot.ops.logging import get_logger
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+log = get_logger("vpncheck.engine")
+
+Progress = Callable[[str], Awaitable[None]]
+SaveCheckpoint = Callable[[dict[str, str]], Awaitable[None]]
+
+DEFAULT_LOG_MAX_BYTES = 256 * 1024 * 1024
+
+
+class CheckEngine:
+    def __init__(
+        self,
+        *,
+        arm_endpoint: str,
+        subscription_ids: Sequence[str],
+        aliases: Mapping[str, str],
+        storage_account_id: str,
+        storage_container_url: str,
+        poll_interval: float = 10.0,
+        operation_timeout: float = 900.0,
+        log_max_bytes: int = DEFAULT_LOG_MAX_BYTES,
+        credential: AsyncTokenCredential | None = None,
+        arm_audience: str | None = None,
+        policy: TroubleshootPolicy | None = None,
+        retry: RetrySettings | None = None,
+        inventory_ttl: float = 60.0,
+        log_clock_skew: float = 120.0,
+    ) -> None:
+        """`policy` tunes retries and waits (tests shrink them); the explicit timings override it."""
+        self._clients = AzureClients(
+            arm_endpoint, credential=credential, audience=arm_audience, retry=retry or RetrySettings()
+        )
+        self._watchers = WatcherDirectory(self._clients)
+        self._resolver = TargetResolver(
+            self._clients,
+            self._watchers,
+            subscription_ids=subscription_ids,
+            aliases=aliases,
+            inventory_ttl=inventory_ttl,
+        )
+        self._policy = dataclasses.replace(
+            policy or TroubleshootPolicy(), poll_interval=poll_interval, operation_timeout=operation_timeout
+        )
+        self._storage_account_id = storage_account_id
+        self._storage_container_url = storage_container_url.rstrip("/")
+        self._log_max_bytes = log_max_bytes
+        self._log_clock_skew = log_clock_skew
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CheckEngine:
+        return cls(
+            arm_endpoint=settings.azure_arm_endpoint,
+            subscription_ids=settings.azure_subscription_ids,
+            aliases=settings.aliases,
+            storage_account_id=settings.azure_storage_account_id,
+            storage_container_url=settings.azure_storage_container_url,
+            poll_interval=settings.poll_interval,
+            operation_timeout=settings.operation_timeout,
+            log_max_bytes=settings.log_max_bytes,
+        )
+
+    @property
+    def policy(self) -> TroubleshootPolicy:
+        return self._policy
+
+    def _logstore(self) -> LogStore:
+        container = self._clients.container(self._storage_container_url)
+        return LogStore(container, max_bytes=self._log_max_bytes, skew=self._log_clock_skew)
+
+    async def resolve(self, query: str) -> Target | Report:
+        """A supported target, or a REJECTED / FAILED report saying why (never calls troubleshoot)."""
+        try:
+            return await self._resolver.resolve(query)
+        except AzureError as exc:  # anything the resolver did not map itself
+            return failed(query, errors.describe(exc, doing=f"looking up {query.strip()!r}"))
+
+    async def run(
+        self,
+        target: Target,
+        *,
+        checkpoint: Mapping[str, str] | None,
+        save_checkpoint: SaveCheckpoint,
+        progress: Progress | None = None,
+        query: str | None = None,
+    ) -> Report:
+        query = query or target.name
+        try:
+            watcher = await self._watchers.find(target.subscription_id, target.location)
+        except AzureError as exc:
+            doing = "looking for the region's Network Watcher"
+            return failed(
+                query,
+                errors.describe(exc, doing=doing, needed_action="Microsoft.Network/networkWatchers/read"),
+                target,
+            )
+        if watcher is None:
+            return rejected(query, no_watcher_message(target.location, target.subscription_id), target)
+        operation = TroubleshootOperation(
+            self._clients.network(target.subscription_id),
+            watcher,
+            target,
+            storage_id=self._storage_account_id,
+            storage_path=self._storage_container_url,
+            policy=self._policy,
+            save_checkpoint=save_checkpoint,
+            progress=progress,
+        )
+        try:
+            outcome = await operation.run(checkpoint)
+        except AzureError as exc:  # defensive: the operation maps what it expects
+            log.error("troubleshoot_unexpected_error", target=target.id, error=str(exc))
+            return failed(query, errors.describe(exc, doing="running the troubleshoot"), target)
+        if not isinstance(outcome, Completed):
+            return Report(
+                query=query,
+                target=target,
+                verdict=outcome.verdict,
+                message=outcome.message,
+                started_at=outcome.started_at,
+                finished_at=time.time(),
+            )
+        return await self._report(query, target, outcome, progress)
+
+    async def _report(self, query: str, target: Target, done: Completed, progress: Progress | None) -> Report:
+        result = done.result
+        if result is None:
+            return failed(
+                query,
+                "Azure finished the troubleshoot but returned no result (an empty answer). Run the check "
+                "again; if it repeats, look at the gateway's Network Watcher VPN troubleshoot in the portal.",
+                target,
+                started_at=done.started_at,
+            )
+        if progress is not None:
+            try:
+                await progress("Reading the logs Azure wrote.")
+            except Exception as exc:
+                log.warning("progress_failed", error=str(exc))
+        logs = await self._logstore().summarise(
+            since=done.started_at,
+            until=time.time(),
+            target_name=target.name,
+            faults=result.faults,
+            known_names=await self._resolver.inventory.names(),
+        )
+        verdict = verdict_for(result.code, result.faults)
+        message = None
+        if verdict is Verdict.UNKNOWN:
+            message = (
+                f"Azure answered with code {result.code!r}, which vpncheck does not interpret; shown as sent."
+            )
+        return Report(
+            query=query,
+            target=target,
+            verdict=verdict,
+            code=result.code,
+            start_time=result.start_time,
+            end_time=result.end_time,
+            faults=result.faults,
+            logs=logs,
+            message=message,
+            started_at=done.started_at,
+            finished_at=time.time(),
+        )
+
+    async def fetch_log_zip(self, blob_name: str) -> bytes:
+        """The zip's bytes for the Slack "Logs" button; raises AzureError, ValueError or LogTooLarge."""
+        return await self._logstore().fetch(blob_name)
+
+    async def aclose(self) -> None:
+        await self._clients.aclose()

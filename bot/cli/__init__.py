@@ -1,0 +1,1 @@
+"""Entry points: the `vpncheck` console script and one module per subcommand."""

@@ -1,0 +1,58 @@
+"""`vpncheck serve`: Bolt over HTTP (PORT, /slack/events) or Socket Mode, plus health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+import handlers
+from bot.config import Settings
+from bot.ops.health import add_health_routes, serve_health
+from bot.ops.logging import configure_logging, get_logger
+from bot.ops.signals import stop_on_signals
+from bot.queue import check_redis_config
+from bot.services import Services
+from bot.slack.app import build_app
+
+log = get_logger("vpncheck.serve")
+
+
+async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, configure: bool = True) -> int:
+    """Serve until SIGTERM/SIGINT (or until `stop` is set, when embedded in tests)."""
+    if configure:
+        configure_logging(settings.log_level, settings.log_format)
+    svc = Services.create(settings)
+    for warning in await check_redis_config(svc.redis):
+        log.warning("redis_config", problem=warning)
+    app = build_app(svc, handlers.register)
+
+    async def redis_ok() -> None:
+        await svc.redis.ping()
+
+    async def slack_ok() -> None:
+        await svc.slack.auth_test()
+
+    probes = {"redis": redis_ok, "slack": slack_ok}
+    stop = stop or stop_on_signals()
+    if settings.slack_app_token:
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(app, settings.slack_app_token, web_client=svc.slack)
+        health = await serve_health(probes, "0.0.0.0", settings.port)
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        log.info("serving", mode="socket", port=settings.port)
+        await stop.wait()
+        await handler.close_async()  # type: ignore[no-untyped-call]
+        await health.cleanup()
+    else:
+        web_app = app.web_app(path="/slack/events")
+        add_health_routes(web_app, probes)
+        runner = web.AppRunner(web_app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "0.0.0.0", settings.port).start()
+        log.info("serving", mode="http", port=settings.port, path="/slack/events")
+        await stop.wait()
+        await runner.cleanup()
+    await svc.aclose()
+    return 0

@@ -1,0 +1,47 @@
+"""Terminal commands reading the bot's state: `vpncheck status`, `vpncheck audit`, `vpncheck healthcheck`."""
+
+from __future__ import annotations
+
+import os
+import sys
+import urllib.request
+
+import redis.asyncio as aioredis
+
+from bot.access.audit import AuditLog, format_audit
+from bot.config import Settings
+from bot.queue import JobQueue
+from bot.queue.status import format_status
+
+
+async def run_status(settings: Settings) -> int:
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        print(format_status(await JobQueue(redis).status()))
+    finally:
+        await redis.aclose()
+    return 0
+
+
+async def run_audit(settings: Settings, *, limit: int) -> int:
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        print(format_audit(await AuditLog(redis).tail(limit)))
+    finally:
+        await redis.aclose()
+    return 0
+
+
+def run_healthcheck() -> int:
+    """Docker HEALTHCHECK: one role per container; the bot answers on PORT, the worker on METRICS_PORT."""
+    ports = [os.environ.get("PORT", "3000"), os.environ.get("METRICS_PORT", "9100")]
+    errors = []
+    for port in dict.fromkeys(p for p in ports if p and p != "0"):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=3) as resp:
+                if resp.status == 200:
+                    return 0
+        except OSError as exc:
+            errors.append(f":{port} {exc}")
+    print("unhealthy: " + "; ".join(errors), file=sys.stderr)
+    return 1

@@ -1,0 +1,63 @@
+"""`vpncheck worker`: the queue worker with the real engine and Slack, plus health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+from bot.config import Settings
+from bot.ops import metrics
+from bot.ops.health import serve_health
+from bot.ops.logging import configure_logging, get_logger
+from bot.ops.signals import stop_on_signals
+from bot.queue import check_redis_config
+from bot.queue.worker import Worker
+from bot.services import Services
+from bot.slack.delivery import SlackJobHandler
+
+log = get_logger("vpncheck.worker")
+
+
+async def _refresh_depth(svc: Services) -> None:
+    """The queue-depth gauge, read from Redis at each scrape (fresh for Prometheus and autoscalers)."""
+    depths = await svc.queue.depth()
+    metrics.QUEUE_DEPTH.clear()  # subscriptions whose queue emptied must not keep their last value
+    for sub, depth in depths.items():
+        metrics.QUEUE_DEPTH.labels(sub).set(depth)
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None, *, configure: bool = True) -> int:
+    """Work until SIGTERM/SIGINT (or until `stop` is set, when embedded in tests)."""
+    if configure:
+        configure_logging(settings.log_level, settings.log_format)
+    svc = Services.create(settings)
+    for warning in await check_redis_config(svc.redis):
+        log.warning("redis_config", problem=warning)
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+
+    async def redis_ok() -> None:
+        await svc.redis.ping()
+
+    async def slack_ok() -> None:
+        await svc.slack.auth_test()
+
+    health = None
+    if settings.metrics_port:
+        health = await serve_health(
+            {"redis": redis_ok, "slack": slack_ok},
+            "0.0.0.0",
+            settings.metrics_port,
+            refresh_metrics=lambda: _refresh_depth(svc),
+        )
+    stop = stop or stop_on_signals()
+    worker = Worker(
+        svc.queue, SlackJobHandler(svc), worker_id=worker_id, concurrency=settings.worker_concurrency
+    )
+    log.info("worker_started", worker_id=worker_id, concurrency=settings.worker_concurrency)
+    await worker.run(stop)
+    if health:
+        await health.cleanup()
+    await svc.aclose()
+    log.info("worker_stopped", worker_id=worker_id)
+    return 0

@@ -1,0 +1,1 @@
+"""Operating the processes: logging, metrics, health probes, signal handling."""

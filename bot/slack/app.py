@@ -1,0 +1,43 @@
+"""Builds the Bolt app: signature checks, the shared Web API client, and every listener."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services import Services
+from bot.slack.authorize import background_authorize
+
+_SERVICES = "vpncheck_services"
+
+
+def services(context: AsyncBoltContext) -> Services:
+    """The process's `Services`, which `build_app` puts into every request's context for the listeners."""
+    svc = context[_SERVICES]
+    assert isinstance(svc, Services)
+    return svc
+
+
+def build_app(svc: Services, register: Callable[[AsyncApp], None]) -> AsyncApp:
+    """`register` adds the listeners (`handlers.register`): handlers sit above this layer, so they come in
+    from the entry point rather than being imported here."""
+    app = AsyncApp(
+        # Without a token here Bolt takes `authorize`, and the per-request client gets the token from it.
+        client=AsyncWebClient(
+            base_url=svc.slack.base_url, retry_handlers=svc.slack.retry_handlers, timeout=svc.slack.timeout
+        ),
+        authorize=background_authorize(svc.slack),
+        signing_secret=svc.settings.slack_signing_secret,
+        process_before_response=False,  # ack() answers Slack at once; the rest runs after
+        request_verification_enabled=True,
+    )
+
+    async def inject_services(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        context[_SERVICES] = svc
+        await next()
+
+    app.middleware(inject_services)
+    register(app)
+    return app

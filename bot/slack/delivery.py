@@ -1,0 +1,171 @@
+"""The worker's side of Slack and Azure: runs the engine for a job and posts its card once per thread.
+
+Exactly-once posting survives crashes: every card carries Slack message metadata naming its job, and
+before posting we read the thread (since the job was created) for a card with that job id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bot.access.audit import AuditEvent
+from bot.cards.report_card import CARD_EVENT, build_report_card
+from bot.models import Report, Requester
+from bot.ops import metrics
+from bot.ops.logging import bind_job, get_logger
+from bot.queue import JobRecord
+from bot.queue.worker import JobContext
+from bot.services import Services
+from bot.slack.intake import target_label
+from bot.slack.parent_message import edit_parent
+
+log = get_logger("vpncheck.delivery")
+
+PARENT_REFRESH_SECONDS = 30.0  # chat.update is Tier 3 (50+/min): one edit per parent per 30 s is far below
+
+
+class SlackJobHandler:
+    """Implements the worker's JobHandler protocol with the real engine and Slack."""
+
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    async def started(self, job: JobRecord) -> None:
+        with bind_job(job.id):
+            metrics.OPERATIONS_STARTED.inc()
+            metrics.QUEUE_WAIT.labels(job.target.subscription_id).observe(
+                max(0.0, time.time() - job.created_at)
+            )
+            for req in job.requesters:
+                await self._edit_parent(job, req, "running", elapsed=0.0)
+
+    async def run(self, ctx: JobContext) -> Report:
+        job = ctx.job
+        with bind_job(job.id, target=job.target.id):
+            log.info("operation_run", resumed=bool(job.operation))
+            stop = asyncio.Event()
+            ticker = asyncio.create_task(self._show_elapsed(job, stop))
+            try:
+                report = await self.svc.engine.run(
+                    job.target, checkpoint=job.operation or None, save_checkpoint=ctx.save_operation
+                )
+            finally:
+                stop.set()  # stopped between Slack/Redis calls, never cancelled inside one
+                await ticker
+            report.requested_at = report.requested_at or job.created_at
+            metrics.OPERATIONS_FINISHED.labels(report.verdict.value, report.code or "none").inc()
+            if report.started_at and report.finished_at:
+                metrics.OPERATION_DURATION.observe(report.finished_at - report.started_at)
+            return report
+
+    async def _show_elapsed(self, job: JobRecord, stop: asyncio.Event) -> None:
+        """Edit the parents to "running for 2m 10s" while Azure works, so the channel sees progress."""
+        since = job.started_at or time.time()
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), PARENT_REFRESH_SECONDS)
+                return
+            except TimeoutError:
+                pass
+            try:
+                for req in job.requesters:
+                    await self._edit_parent(job, req, "running", elapsed=time.time() - since)
+            except Exception as exc:  # progress display only: never fail the check for it
+                log.warning("parent_progress_failed", error=str(exc))
+
+    async def deliver(self, job: JobRecord, report: Report, requester: Requester, *, reused: bool) -> None:
+        with bind_job(job.id, thread=requester.thread_key):
+            if not await self._card_already_posted(job, requester):
+                await self._post_card(job, report, requester, reused=reused)
+            await self._edit_parent(job, requester, "done", report=report)
+            await self.svc.audit.record(
+                AuditEvent(
+                    at=time.time(),
+                    kind="result",
+                    user_id=requester.user_id,
+                    channel_id=requester.channel_id,
+                    action="card",
+                    target=job.target.id,
+                    outcome=report.verdict.value,
+                    detail=f"code={report.code} reused={reused}",
+                    job_id=job.id,
+                )
+            )
+
+    async def _post_card(self, job: JobRecord, report: Report, requester: Requester, *, reused: bool) -> None:
+        queue_wait = (report.started_at - job.created_at) if report.started_at else None
+        run_time = (
+            (report.finished_at - report.started_at) if report.finished_at and report.started_at else None
+        )
+        text, blocks = build_report_card(
+            report,
+            requested_by=sorted({r.user_id for r in job.requesters}),
+            queue_wait=queue_wait,
+            run_time=run_time,
+            reused=reused,
+            portal_base=self.svc.settings.portal_url,
+            job_id=job.id,
+            rerun_value=job.target.id,
+        )
+        await self.svc.slack.chat_postMessage(
+            channel=requester.channel_id,
+            thread_ts=requester.thread_ts,
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata={"event_type": CARD_EVENT, "event_payload": {"job_id": job.id}},
+        )
+        log.info("card_posted", channel=requester.channel_id, verdict=report.verdict.value)
+
+    async def _card_already_posted(self, job: JobRecord, requester: Requester) -> bool:
+        cursor: str | None = None
+        for _ in range(
+            20
+        ):  # bounded: a thread of 4,000 messages since the job started is past worrying about
+            resp = await self.svc.slack.conversations_replies(
+                channel=requester.channel_id,
+                ts=requester.thread_ts,
+                oldest=f"{job.created_at - 60:.6f}",
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            )
+            for msg in resp.get("messages") or []:
+                meta: dict[str, Any] = msg.get("metadata") or {}
+                if (
+                    meta.get("event_type") == CARD_EVENT
+                    and (meta.get("event_payload") or {}).get("job_id") == job.id
+                ):
+                    return True
+            cursor = ((resp.get("response_metadata") or {}).get("next_cursor")) or None
+            if not cursor:
+                return False
+        return False
+
+    async def _edit_parent(
+        self,
+        job: JobRecord,
+        req: Requester,
+        state: str,
+        *,
+        elapsed: float | None = None,
+        report: Report | None = None,
+    ) -> None:
+        if not req.parent_ts:
+            return
+        if report and report.finished_at and report.started_at:
+            elapsed = report.finished_at - report.started_at
+        await edit_parent(
+            self.svc,
+            req.channel_id,
+            req.parent_ts,
+            target_label=target_label(job.target),
+            requested_by=req.user_id,
+            state=state,
+            elapsed=elapsed,
+            verdict=report.verdict if report else None,
+            extra_requesters=sorted({r.user_id for r in job.requesters} - {req.user_id}),
+        )

@@ -1,0 +1,81 @@
+"""The one way the bot builds its Slack Web API client: pointed at SLACK_API_URL, retrying politely.
+
+slack_sdk retries nothing by default; 429 (with Retry-After), 5xx and dropped connections are all
+transient on Slack's side, so every call gets bounded retries and each retry is counted. Every call that
+still fails is counted too, by method and Slack's error code, whichever module made it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.ops import metrics
+
+
+class _Counted(AsyncRetryHandler):
+    """Wraps a handler to count retries per method in Prometheus."""
+
+    def __init__(self, inner: AsyncRetryHandler) -> None:
+        super().__init__(max_retry_count=inner.max_retry_count, interval_calculator=inner.interval_calculator)
+        self.inner = inner
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        ok = await self.inner._can_retry_async(state=state, request=request, response=response, error=error)
+        if ok:
+            metrics.SLACK_RETRIES.labels(request.url.rsplit("/", 1)[-1]).inc()
+        return ok
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        await self.inner.prepare_for_next_attempt_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
+class _CountingWebClient(AsyncWebClient):
+    """Counts failed calls in Prometheus (the one place every Web API call passes through)."""
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        try:
+            return await super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            metrics.SLACK_ERRORS.labels(api_method, str(exc.response.get("error"))).inc()
+            raise
+        except Exception as exc:  # connection lost after the retries, timeouts
+            metrics.SLACK_ERRORS.labels(api_method, type(exc).__name__).inc()
+            raise
+
+
+def make_web_client(token: str, api_url: str, **kwargs: Any) -> AsyncWebClient:
+    handlers: list[AsyncRetryHandler] = [
+        _Counted(AsyncRateLimitErrorRetryHandler(max_retry_count=5)),
+        _Counted(AsyncServerErrorRetryHandler(max_retry_count=3)),
+        _Counted(AsyncConnectionErrorRetryHandler(max_retry_count=3)),
+    ]
+    return _CountingWebClient(token=token, base_url=api_url, retry_handlers=handlers, **kwargs)

@@ -1,0 +1,41 @@
+"""The production wheel holds the product and nothing of the sandbox (nor its CA library)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_wheel_holds_no_sandbox_module(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("vpncheck-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    packages = {name.split("/")[0] for name in names if not name.startswith("vpncheck-")}
+    assert packages == {"bot", "handlers"}, packages
+    assert not [n for n in names if "sandbox" in n], [n for n in names if "sandbox" in n]
+    assert "bot/py.typed" in names
+    meta_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    metadata = Parser().parsestr(zipfile.ZipFile(wheel).read(meta_name).decode())
+    runtime = [r for r in metadata.get_all("Requires-Dist") or [] if "extra ==" not in r]
+    assert not [r for r in runtime if r.lower().startswith("trustme")], runtime
