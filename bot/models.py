@@ -6,7 +6,7 @@ Every model is JSON-serialisable (pydantic) because jobs and reports live in Red
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -104,16 +104,36 @@ class Report(BaseModel):
     finished_at: float | None = None
 
 
+Source = Literal["command", "mention", "rerun", "cli"]
+# The channel-level parent message of a slash command moves only forward through these.
+ParentState = Literal["queued", "running", "done"]
+
+
 class Requester(BaseModel):
-    """Who asked, and where the card must go. One job may carry many."""
+    """Who asked, from where, and where the answer goes: the one request type from listener to queue.
+
+    One job may carry many. A slash command arrives without a thread (Slack allows none there): intake posts
+    the parent message and fills `thread_ts` and `parent_ts` (`in_thread`) before the request is queued.
+    Mentions and buttons arrive inside a thread already.
+    """
 
     user_id: str
     channel_id: str
-    thread_ts: str  # the thread the card is posted into
-    parent_ts: str | None = None  # our parent message to edit as the job moves (slash commands)
     team_id: str | None = None
-    source: str = "command"  # command | mention | rerun | cli
+    thread_ts: str | None = None  # the thread the card is posted into
+    parent_ts: str | None = None  # our parent message to edit as the job moves (slash commands)
+    source: Source = "command"
+
+    def in_thread(self, thread_ts: str, *, parent_ts: str | None = None) -> Requester:
+        return self.model_copy(update={"thread_ts": thread_ts, "parent_ts": parent_ts})
+
+    @property
+    def thread(self) -> str:
+        """The thread's ts; only a requester that is in a thread may be queued."""
+        if not self.thread_ts:
+            raise ValueError(f"requester {self.user_id} in {self.channel_id} has no thread yet")
+        return self.thread_ts
 
     @property
     def thread_key(self) -> str:
-        return f"{self.channel_id}:{self.thread_ts}"
+        return f"{self.channel_id}:{self.thread}"

@@ -13,7 +13,7 @@ from bot.access.groups import UserGroupCache, decide
 from bot.access.policy import Decision, Policy
 from bot.azure.engine import CheckEngine
 from bot.config import Settings
-from bot.models import Target
+from bot.models import Requester, Target
 from bot.queue import JobQueue
 from bot.slack.web import make_web_client
 
@@ -67,9 +67,11 @@ class Services:
             slack=slack,
         )
 
-    async def authorize(self, user_id: str, channel_id: str, target: Target | None) -> Decision:
-        """The access policy's answer; `target=None` asks whether this user/channel may use the bot at all."""
-        return await decide(self.policy, self.groups, user_id, channel_id, target)
+    async def authorize(self, requester: Requester, target: Target | None = None) -> Decision:
+        """The one authorisation entry point: the access policy's answer for this requester.
+
+        `target=None` asks whether the requester may use the bot at all (status, history, a button)."""
+        return await decide(self.policy, self.groups, requester.user_id, requester.channel_id, target)
 
     async def aclose(self) -> None:
         await self.engine.aclose()

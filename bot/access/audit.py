@@ -17,9 +17,11 @@ import redis.asyncio as aioredis
 import structlog
 from pydantic import BaseModel, Field
 
+from bot.models import Requester
 from bot.ops.logging import redact
+from bot.queue.keys import Keys
 
-AUDIT_KEY = "{vpncheck}:audit"
+AUDIT_KEY = Keys().audit
 DEFAULT_MAXLEN = 100_000
 
 log = structlog.get_logger("vpncheck.audit")
@@ -36,6 +38,32 @@ class AuditEvent(BaseModel):
     detail: str = ""  # free text: reason of a refusal, Azure code, position in queue...
     at: float = Field(default_factory=time.time)  # unix seconds
     stream_id: str | None = None  # set when read back
+
+    @classmethod
+    def of(
+        cls,
+        requester: Requester,
+        action: str,
+        outcome: str,
+        *,
+        target: str | None = None,
+        detail: str = "",
+        job_id: str | None = None,
+        kind: str | None = None,
+    ) -> AuditEvent:
+        """The one way the bot builds an event about a request: who, where, what, on what, with what outcome.
+
+        `kind` defaults to where the request came from (command, mention, rerun, cli)."""
+        return cls(
+            kind=kind or requester.source,
+            user_id=requester.user_id,
+            channel_id=requester.channel_id,
+            action=action,
+            target=target,
+            outcome=outcome,
+            detail=detail,
+            job_id=job_id,
+        )
 
     def redacted(self) -> AuditEvent:
         def clean(value: str | None) -> str | None:

@@ -9,7 +9,7 @@ from bot.cards.limits import MAX_FALLBACK_TEXT, truncate_mrkdwn
 DEFAULT_COMMAND = "/vpncheck"
 
 
-def usage_lines(command: str = DEFAULT_COMMAND, max_targets: int = 5) -> list[str]:
+def usage_lines(max_targets: int, command: str = DEFAULT_COMMAND) -> list[str]:
     c = escape_mrkdwn(command)
     return [
         f"`{c} gw-prod-weu` — check a VPN gateway or connection by name (or alias)",
@@ -23,7 +23,7 @@ def usage_lines(command: str = DEFAULT_COMMAND, max_targets: int = 5) -> list[st
 
 
 def build_help(
-    reason: str | None = None, *, command: str = DEFAULT_COMMAND, max_targets: int = 5
+    reason: str | None = None, *, max_targets: int, command: str = DEFAULT_COMMAND
 ) -> tuple[str, list[Block]]:
     """`reason` is plain text (escaped here), e.g. the message of an `Invalid` command."""
     intro = (
@@ -35,7 +35,7 @@ def build_help(
     if reason:
         blocks.append(section(f"⚠️ {escape_mrkdwn(reason)}"))
     blocks.append(section(intro))
-    blocks.append(section("*Usage*\n" + "\n".join(usage_lines(command, max_targets))))
+    blocks.append(section("*Usage*\n" + "\n".join(usage_lines(max_targets, command))))
     blocks.append(context(["You can also mention the bot: `@vpncheck gw-prod-weu`."]))
     text = (
         escape_mrkdwn(reason)

@@ -18,7 +18,12 @@ _LINES_PER_SECTION = 10
 
 
 def build_home(
-    recent: list[Report], status: list[SubscriptionQueue], user_id: str, *, now: float | None = None
+    recent: list[Report],
+    status: list[SubscriptionQueue],
+    user_id: str,
+    *,
+    max_targets: int,
+    now: float | None = None,
 ) -> dict[str, Any]:
     """A `views.publish` view; `recent` newest first; `now` defaults to the current time."""
     now = time.time() if now is None else now
@@ -38,7 +43,7 @@ def build_home(
         ]
     else:
         blocks.append(section("No checks yet."))
-    how_to = [divider(), header("How to use"), section("\n".join(usage_lines()))]
+    how_to = [divider(), header("How to use"), section("\n".join(usage_lines(max_targets)))]
     blocks += [divider(), header("Queues")]
     blocks += status_blocks(status, now, MAX_BLOCKS_VIEW - len(blocks) - len(how_to))
     blocks += how_to

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import get_args
 
 from bot.cards.blocks import Block, context, section
 from bot.cards.durations import format_duration, format_estimate
 from bot.cards.escape import escape_mrkdwn, mention, mentions
 from bot.cards.limits import MAX_FALLBACK_TEXT, truncate_mrkdwn
 from bot.cards.verdicts import VERDICT_EMOJI, VERDICT_LABEL
-from bot.models import Verdict
-
-ParentState = Literal["queued", "running", "done"]
+from bot.models import ParentState, Verdict
 
 
 def _state_text(
-    state: str,
+    state: ParentState,
     position: int | None,
     estimated_wait: float | None,
     elapsed: float | None,
@@ -41,7 +39,7 @@ def _state_text(
 def build_parent(
     target_label: str,
     requested_by: str,
-    state: str,
+    state: ParentState,
     *,
     position: int | None = None,
     estimated_wait: float | None = None,

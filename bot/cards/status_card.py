@@ -17,15 +17,21 @@ from bot.cards.limits import MAX_BLOCKS_MESSAGE
 _MAX_QUEUED_SHOWN = 10
 
 
+class RunningJob(BaseModel):
+    job_id: str
+    target_label: str
+    requested_by: list[str] = Field(default_factory=list)
+    enqueued_at: float
+    started_at: float
+
+
 class QueuedJob(BaseModel):
     job_id: str
     target_label: str
     requested_by: list[str] = Field(default_factory=list)
     enqueued_at: float
-
-
-class RunningJob(QueuedJob):
-    started_at: float
+    position: int  # 1 = next, as the queue's snapshot numbers it
+    estimated_wait: float | None = None  # the queue's own estimate (bot.queue.status): never recomputed here
 
 
 class SubscriptionQueue(BaseModel):
@@ -34,17 +40,8 @@ class SubscriptionQueue(BaseModel):
     queued: list[QueuedJob] = Field(default_factory=list)
     median_duration: float | None = None  # of recent checks in this subscription; None until there are some
 
-    def estimated_wait(self, position: int, now: float) -> float | None:
-        """Rough wait before the job at `position` (1 = next) starts: the running job's rest + medians."""
-        if self.median_duration is None:
-            return None
-        running_left = 0.0
-        if self.running is not None:
-            running_left = max(0.0, self.median_duration - (now - self.running.started_at))
-        return running_left + (position - 1) * self.median_duration
 
-
-def _job_line(job: QueuedJob) -> str:
+def _job_line(job: QueuedJob | RunningJob) -> str:
     who = f" — {mentions(job.requested_by, limit=3)}" if job.requested_by else ""
     return f"*{escape_mrkdwn(job.target_label)}*{who}"
 
@@ -56,12 +53,11 @@ def subscription_section(queue: SubscriptionQueue, now: float) -> Block:
         lines.append(f"🔄 {_job_line(queue.running)} · running for {ran}")
     else:
         lines.append("💤 nothing running")
-    for position, job in enumerate(queue.queued[:_MAX_QUEUED_SHOWN], start=1):
+    for job in queue.queued[:_MAX_QUEUED_SHOWN]:
         waited = format_duration(now - job.enqueued_at)
-        line = f"⏳ {position}. {_job_line(job)} · waiting {waited}"
-        estimate = queue.estimated_wait(position, now)
-        if estimate is not None:
-            line += f", starts in {format_estimate(estimate)}"
+        line = f"⏳ {job.position}. {_job_line(job)} · waiting {waited}"
+        if job.estimated_wait is not None:
+            line += f", starts in {format_estimate(job.estimated_wait)}"
         lines.append(line)
     if len(queue.queued) > _MAX_QUEUED_SHOWN:
         lines.append(f"… {len(queue.queued) - _MAX_QUEUED_SHOWN} more queued")

@@ -92,3 +92,16 @@ class Keys:
 
     def history(self, target_key: str) -> str:
         return f"{self.tag}:history:{target_key}"
+
+    @property
+    def audit(self) -> str:
+        """Stream: the audit trail (bot.access.audit), bounded by length."""
+        return f"{self.tag}:audit"
+
+    def seen(self, delivery: str) -> str:
+        """Once-only mark of a Slack delivery that may repeat (event id, double-clicked button)."""
+        return f"{self.tag}:seen:{delivery}"
+
+    def parent(self, channel_id: str, parent_ts: str) -> str:
+        """The rank (queued < running < done) a parent message has reached, so edits only move forward."""
+        return f"{self.tag}:parent:{channel_id}:{parent_ts}"

@@ -266,3 +266,14 @@ for _, member in ipairs(due) do redis.call('ZADD', K('deliveries'), 'XX', ARGV[3
 return due
 """
 )
+
+
+# Store the parent message's new rank only when it is not lower than the stored one; answer whether the edit
+# may proceed. KEYS[1] = Keys.parent(...); ARGV = rank, ttl seconds.
+ADVANCE_PARENT = """
+local cur = tonumber(redis.call('GET', KEYS[1]) or '-1')
+local new = tonumber(ARGV[1])
+if new < cur then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""

@@ -13,6 +13,11 @@ from bot.slack.authorize import background_authorize
 _SERVICES = "vpncheck_services"
 
 
+def inject_services(context: AsyncBoltContext, svc: Services) -> None:
+    """Puts the process's `Services` into a request's context (the middleware below; tests call it too)."""
+    context[_SERVICES] = svc
+
+
 def services(context: AsyncBoltContext) -> Services:
     """The process's `Services`, which `build_app` puts into every request's context for the listeners."""
     svc = context[_SERVICES]
@@ -34,10 +39,10 @@ def build_app(svc: Services, register: Callable[[AsyncApp], None]) -> AsyncApp:
         request_verification_enabled=True,
     )
 
-    async def inject_services(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
-        context[_SERVICES] = svc
+    async def with_services(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        inject_services(context, svc)
         await next()
 
-    app.middleware(inject_services)
+    app.middleware(with_services)
     register(app)
     return app

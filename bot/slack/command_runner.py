@@ -5,9 +5,7 @@ Slash commands, mentions and buttons all come through here, so they behave the s
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -17,12 +15,13 @@ from bot.access.audit import AuditEvent
 from bot.cards.help import build_help
 from bot.cards.history_card import build_history_card
 from bot.cards.status_card import build_status_card
-from bot.models import Report
+from bot.models import Report, Requester
 from bot.ops import metrics
 from bot.ops.logging import get_logger
+from bot.queue.marks import first_delivery
 from bot.services import Services
 from bot.slack.commands import Check, Command, Help, History, Invalid, Status
-from bot.slack.intake import CheckRequest, submit_check, user_may_use_bot
+from bot.slack.intake import submit_check
 from bot.slack.queue_views import to_history_entries, to_status_input
 
 Reply = dict[str, Any]  # keyword arguments for respond() / chat.postMessage: text and blocks
@@ -30,22 +29,12 @@ Reply = dict[str, Any]  # keyword arguments for respond() / chat.postMessage: te
 log = get_logger("vpncheck.commands")
 
 
-@dataclass(frozen=True)
-class CommandContext:
-    user_id: str
-    channel_id: str
-    team_id: str | None = None
-    thread_ts: str | None = None
-    source: str = "command"
-
-
-def immediate_reply(cmd: Command) -> Reply:
+def immediate_reply(cmd: Command, *, max_targets: int) -> Reply:
     """The acknowledgement itself: instant, no I/O."""
-    if isinstance(cmd, Help):
-        text, blocks = build_help(cmd.reason)
-        return {"text": text, "blocks": blocks}
-    if isinstance(cmd, Invalid):
-        text, blocks = build_help(cmd.message)
+    if isinstance(cmd, Help | Invalid):
+        text, blocks = build_help(
+            cmd.reason if isinstance(cmd, Help) else cmd.message, max_targets=max_targets
+        )
         return {"text": text, "blocks": blocks}
     if isinstance(cmd, Check):
         names = ", ".join(f"`{t}`" for t in cmd.targets)
@@ -55,39 +44,38 @@ def immediate_reply(cmd: Command) -> Reply:
     return {"text": "⏳ Reading history…"}
 
 
-async def run_command(svc: Services, cmd: Command, ctx: CommandContext) -> list[Reply]:
-    metrics.REQUESTS.labels(type(cmd).__name__.lower()).inc()
+async def run_command(
+    svc: Services, cmd: Command, requester: Requester, *, delivery_id: str | None = None
+) -> list[Reply]:
+    """`delivery_id`: what makes a Slack delivery unique (an event id), so a redelivery is answered once."""
+    if not await first_delivery(svc.redis, delivery_id):
+        log.info("event_redelivery_ignored", event_id=delivery_id)
+        return []
+    action = type(cmd).__name__.lower()
+    metrics.REQUESTS.labels(action).inc()
     if isinstance(cmd, Help | Invalid):
-        await _audit(svc, ctx, type(cmd).__name__.lower(), "", "ok")
-        return [] if ctx.source == "command" else [immediate_reply(cmd)]
-    allowed, reason = await user_may_use_bot(svc, ctx.user_id, ctx.channel_id)
-    if not allowed:
-        metrics.REFUSED.labels(type(cmd).__name__.lower()).inc()
-        await _audit(svc, ctx, type(cmd).__name__.lower(), "", "refused")
-        return [{"text": f"🔒 {reason}"}]
+        await svc.audit.record(AuditEvent.of(requester, action, "ok"))
+        # a slash command's acknowledgement already carried the help; a mention gets it in the thread
+        return (
+            []
+            if requester.source == "command"
+            else [immediate_reply(cmd, max_targets=svc.settings.max_targets)]
+        )
+    decision = await svc.authorize(requester)
+    if not decision.allowed:
+        metrics.REFUSED.labels(action).inc()
+        await svc.audit.record(AuditEvent.of(requester, action, "refused", detail=decision.reason))
+        return [{"text": f"🔒 {decision.reason}"}]
     if isinstance(cmd, Check):
-        lines = []
-        for query in cmd.targets:
-            result = await submit_check(
-                svc,
-                CheckRequest(
-                    query=query,
-                    user_id=ctx.user_id,
-                    channel_id=ctx.channel_id,
-                    team_id=ctx.team_id,
-                    thread_ts=ctx.thread_ts,
-                    source=ctx.source,
-                ),
-            )
-            lines.append(result.text)
-        return [{"text": "\n".join(lines)}]
+        results = [await submit_check(svc, requester, query) for query in cmd.targets]
+        return [{"text": "\n".join(r.text for r in results)}]
     if isinstance(cmd, Status):
-        await _audit(svc, ctx, "status", "", "ok")
+        await svc.audit.record(AuditEvent.of(requester, "status", "ok"))
         text, blocks = build_status_card(to_status_input(await svc.queue.status()))
         return [{"text": text, "blocks": blocks}]
     if isinstance(cmd, History):
         resolved = await svc.engine.resolve(cmd.target)
-        await _audit(svc, ctx, "history", cmd.target, "ok")
+        await svc.audit.record(AuditEvent.of(requester, "history", "ok", target=cmd.target))
         if isinstance(resolved, Report):
             return [{"text": f"🚫 {resolved.message}"}]
         records = await svc.queue.history(resolved.key, limit=10)
@@ -121,19 +109,3 @@ async def replies_or_failure(svc: Services, work: Awaitable[list[Reply] | None])
     except Exception as exc:
         log.exception("request_failed", error=repr(exc))
         return [failure_reply(svc, exc)]
-
-
-async def _audit(svc: Services, ctx: CommandContext, action: str, target: str, outcome: str) -> None:
-    await svc.audit.record(
-        AuditEvent(
-            at=time.time(),
-            kind=ctx.source,
-            user_id=ctx.user_id,
-            channel_id=ctx.channel_id,
-            action=action,
-            target=target,
-            outcome=outcome,
-            detail="",
-            job_id=None,
-        )
-    )

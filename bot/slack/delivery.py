@@ -12,13 +12,12 @@ from typing import Any
 
 from bot.access.audit import AuditEvent
 from bot.cards.report_card import CARD_EVENT, build_report_card
-from bot.models import Report, Requester
+from bot.models import ParentState, Report, Requester
 from bot.ops import metrics
 from bot.ops.logging import bind_job, get_logger
 from bot.queue import JobRecord
 from bot.queue.worker import JobContext
 from bot.services import Services
-from bot.slack.intake import target_label
 from bot.slack.parent_message import edit_parent
 
 log = get_logger("vpncheck.delivery")
@@ -111,7 +110,7 @@ class SlackJobHandler:
         )
         await self.svc.slack.chat_postMessage(
             channel=requester.channel_id,
-            thread_ts=requester.thread_ts,
+            thread_ts=requester.thread,
             text=text,
             blocks=blocks,
             unfurl_links=False,
@@ -127,7 +126,7 @@ class SlackJobHandler:
         ):  # bounded: a thread of 4,000 messages since the job started is past worrying about
             resp = await self.svc.slack.conversations_replies(
                 channel=requester.channel_id,
-                ts=requester.thread_ts,
+                ts=requester.thread,
                 oldest=f"{job.created_at - 60:.6f}",
                 include_all_metadata=True,
                 limit=200,
@@ -149,22 +148,18 @@ class SlackJobHandler:
         self,
         job: JobRecord,
         req: Requester,
-        state: str,
+        state: ParentState,
         *,
         elapsed: float | None = None,
         report: Report | None = None,
     ) -> None:
-        if not req.parent_ts:
-            return
         if report and report.finished_at and report.started_at:
             elapsed = report.finished_at - report.started_at
         await edit_parent(
             self.svc,
-            req.channel_id,
-            req.parent_ts,
-            target_label=target_label(job.target),
-            requested_by=req.user_id,
-            state=state,
+            req,
+            job.target,
+            state,
             elapsed=elapsed,
             verdict=report.verdict if report else None,
             extra_requesters=sorted({r.user_id for r in job.requesters} - {req.user_id}),

@@ -1,4 +1,4 @@
-"""From a parsed request to a queued job: resolve, authorise, post the parent message, enqueue.
+"""From a request to a queued job: resolve, authorise, post the parent message, enqueue.
 
 Runs after Slack has been acknowledged, so it may take the seconds that ARM look-ups need. Every path
 ends in a message to the requester: nothing is dropped silently. The caller delivers that message (into
@@ -7,29 +7,17 @@ the thread for a mention, privately for a command), so it is said exactly once.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from bot.access.audit import AuditEvent
-from bot.cards.progress import build_parent
-from bot.models import Report, Requester, Target
+from bot.models import Report, Requester
 from bot.ops import metrics
 from bot.ops.logging import get_logger
 from bot.queue import Submission
 from bot.services import Services
-from bot.slack.parent_message import edit_parent
+from bot.slack.parent_message import edit_parent, fail_parent, post_parent, target_label
 
 log = get_logger("vpncheck.intake")
-
-
-@dataclass(frozen=True)
-class CheckRequest:
-    query: str
-    user_id: str
-    channel_id: str
-    team_id: str | None = None
-    thread_ts: str | None = None  # set for mentions / buttons inside a thread; None: post a parent message
-    source: str = "command"  # command | mention | rerun
 
 
 @dataclass
@@ -40,79 +28,56 @@ class IntakeResult:
     queued: bool = False
 
 
-def target_label(target: Target) -> str:
-    return f"{target.name} ({target.resource_group})"
-
-
-async def user_may_use_bot(svc: Services, user_id: str, channel_id: str) -> tuple[bool, str]:
-    decision = await svc.authorize(user_id, channel_id, None)
-    return decision.allowed, decision.reason
-
-
-async def submit_check(svc: Services, req: CheckRequest) -> IntakeResult:
-    resolved = await svc.engine.resolve(req.query)
+async def submit_check(svc: Services, requester: Requester, query: str) -> IntakeResult:
+    """`requester` has a thread already (mention, button) or gets one here (slash command: the parent)."""
+    resolved = await svc.engine.resolve(query)
     if isinstance(resolved, Report):
-        await _audit(svc, req, "rejected", resolved.message or "")
+        await svc.audit.record(
+            AuditEvent.of(requester, "check", "rejected", target=query, detail=resolved.message or "")
+        )
         return IntakeResult(text=f"🚫 {resolved.message}")
 
     target = resolved
-    decision = await svc.authorize(req.user_id, req.channel_id, target)
+    decision = await svc.authorize(requester, target)
     if not decision.allowed:
         metrics.REFUSED.labels("check").inc()
-        await _audit(svc, req, "refused", decision.reason, target)
+        await svc.audit.record(
+            AuditEvent.of(requester, "check", "refused", target=target.id, detail=decision.reason)
+        )
         return IntakeResult(text=f"🔒 {decision.reason}")
 
     label = target_label(target)
-    parent_ts: str | None = None
-    thread_ts = req.thread_ts
-    if thread_ts is None:
-        text, blocks = build_parent(
-            label,
-            req.user_id,
-            "queued",
-            position=None,
-            estimated_wait=None,
-            elapsed=None,
-            verdict=None,
-            extra_requesters=[],
-        )
-        posted = await svc.slack.chat_postMessage(channel=req.channel_id, text=text, blocks=blocks)
-        parent_ts = thread_ts = str(posted["ts"])
-
-    requester = Requester(
-        user_id=req.user_id,
-        channel_id=req.channel_id,
-        thread_ts=thread_ts,
-        parent_ts=parent_ts,
-        team_id=req.team_id,
-        source=req.source,
-    )
+    if requester.thread_ts is None:
+        requester = await post_parent(svc, requester, target)
     try:
-        sub = await svc.queue.submit(target, requester, req.query, allow_fresh=req.source != "rerun")
+        sub = await svc.queue.submit(target, requester, query, allow_fresh=requester.source != "rerun")
     except Exception as exc:
         log.error("enqueue_failed", target=target.id, error=str(exc))
         msg = f"💥 Could not queue the check for *{label}*: the job store is unreachable. Please try again."
-        if parent_ts:
-            await svc.slack.chat_update(channel=req.channel_id, ts=parent_ts, text=msg, blocks=[])
-        await _audit(svc, req, "error", str(exc), target)
+        await fail_parent(svc, requester, msg)
+        await svc.audit.record(AuditEvent.of(requester, "check", "error", target=target.id, detail=str(exc)))
         return IntakeResult(text=msg)
 
-    await _audit(
-        svc, req, sub.outcome, f"job {sub.job_id} position {sub.position}", target, job_id=sub.job_id
+    await svc.audit.record(
+        AuditEvent.of(
+            requester,
+            "check",
+            sub.outcome,
+            target=target.id,
+            detail=f"job {sub.job_id} position {sub.position}",
+            job_id=sub.job_id,
+        )
     )
-    status = describe_submission(sub, label)
-    if parent_ts and sub.outcome != "fresh":
+    if sub.outcome != "fresh":
         await edit_parent(
             svc,
-            req.channel_id,
-            parent_ts,
-            target_label=label,
-            requested_by=req.user_id,
-            state="running" if sub.position == 0 else "queued",
+            requester,
+            target,
+            "running" if sub.position == 0 else "queued",
             position=sub.position or None,
             estimated_wait=sub.estimated_wait,
         )
-    return IntakeResult(text=status, queued=True)
+    return IntakeResult(text=describe_submission(sub, label), queued=True)
 
 
 def describe_submission(sub: Submission, label: str) -> str:
@@ -132,26 +97,3 @@ def _minutes(seconds: float | None) -> str:
         return "moments"
     minutes = max(1, round(seconds / 60))
     return f"{minutes} min"
-
-
-async def _audit(
-    svc: Services,
-    req: CheckRequest,
-    outcome: str,
-    detail: str,
-    target: Target | None = None,
-    job_id: str | None = None,
-) -> None:
-    await svc.audit.record(
-        AuditEvent(
-            at=time.time(),
-            kind=req.source,
-            user_id=req.user_id,
-            channel_id=req.channel_id,
-            action="check",
-            target=target.id if target else req.query,
-            outcome=outcome,
-            detail=detail,
-            job_id=job_id,
-        )
-    )

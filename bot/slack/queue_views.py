@@ -35,6 +35,8 @@ def to_status_input(snapshot: QueueSnapshot) -> list[SubscriptionQueue]:
                 target_label=_label(q.job),
                 requested_by=_who(q.job),
                 enqueued_at=q.job.created_at,
+                position=q.position,
+                estimated_wait=q.estimated_wait,
             )
             for q in sub.queued
         ]

@@ -8,24 +8,28 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.cards.report_card import LINK_ACTION_PREFIX, LOGS_ACTION, PORTAL_ACTION, RERUN_ACTION
+from bot.models import Requester
 from bot.slack.app import services
-from bot.slack.buttons import ButtonContext, handle_logs, handle_rerun, record_link
+from bot.slack.buttons import ButtonPress, handle_logs, handle_rerun, record_link
 from bot.slack.command_runner import replies_or_failure
 
 
-def _context(body: dict[str, Any]) -> ButtonContext:
+def _press(body: dict[str, Any]) -> ButtonPress:
     container = body.get("container") or {}
     message = body.get("message") or {}
     action = body["actions"][0]
-    return ButtonContext(
+    requester = Requester(
         user_id=body["user"]["id"],
         channel_id=container.get("channel_id") or (body.get("channel") or {}).get("id", ""),
-        # container.thread_ts is undocumented: fall back to the message's thread, then the message itself
-        thread_ts=container.get("thread_ts") or message.get("thread_ts") or message.get("ts") or "",
-        value=action.get("value") or "",
-        action_ts=action.get("action_ts") or "",
-        message_ts=container.get("message_ts") or message.get("ts") or "",
         team_id=(body.get("team") or {}).get("id"),
+        # container.thread_ts is undocumented: fall back to the message's thread, then the message itself
+        thread_ts=container.get("thread_ts") or message.get("thread_ts") or message.get("ts") or None,
+        source="rerun",
+    )
+    return ButtonPress(
+        requester=requester,
+        value=action.get("value") or "",
+        message_ts=container.get("message_ts") or message.get("ts") or "",
     )
 
 
@@ -34,14 +38,14 @@ async def rerun(
 ) -> None:
     await ack()
     svc = services(context)
-    for reply in await replies_or_failure(svc, handle_rerun(svc, _context(body))):
+    for reply in await replies_or_failure(svc, handle_rerun(svc, _press(body))):
         await respond(response_type="ephemeral", replace_original=False, **reply)
 
 
 async def logs(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
     await ack()
     svc = services(context)
-    for reply in await replies_or_failure(svc, handle_logs(svc, _context(body))):
+    for reply in await replies_or_failure(svc, handle_logs(svc, _press(body))):
         await respond(response_type="ephemeral", replace_original=False, **reply)
 
 
@@ -49,7 +53,7 @@ async def link(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -
     await ack()
     svc = services(context)
     # only audited: a failure is logged, and the person (already on the linked page) is not bothered
-    await replies_or_failure(svc, record_link(svc, _context(body), body["actions"][0].get("action_id", "")))
+    await replies_or_failure(svc, record_link(svc, _press(body), body["actions"][0].get("action_id", "")))
 
 
 LINK_ACTIONS = re.compile(rf"^({re.escape(LINK_ACTION_PREFIX)}\d+|{re.escape(PORTAL_ACTION)})$")

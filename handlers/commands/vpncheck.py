@@ -6,8 +6,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
+from bot.models import Requester
 from bot.slack.app import services
-from bot.slack.command_runner import CommandContext, immediate_reply, replies_or_failure, run_command
+from bot.slack.command_runner import immediate_reply, replies_or_failure, run_command
 from bot.slack.commands import parse_command
 
 
@@ -16,11 +17,11 @@ async def vpncheck(
 ) -> None:
     svc = services(context)
     cmd = parse_command(command.get("text") or "", max_targets=svc.settings.max_targets)
-    await ack(response_type="ephemeral", **immediate_reply(cmd))
-    ctx = CommandContext(
+    await ack(response_type="ephemeral", **immediate_reply(cmd, max_targets=svc.settings.max_targets))
+    requester = Requester(
         user_id=command["user_id"], channel_id=command["channel_id"], team_id=command.get("team_id")
     )
-    for reply in await replies_or_failure(svc, run_command(svc, cmd, ctx)):
+    for reply in await replies_or_failure(svc, run_command(svc, cmd, requester)):
         await respond(response_type="ephemeral", replace_original=False, **reply)
 
 

@@ -6,14 +6,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncSay
 
-from bot.ops.logging import get_logger
-from bot.services import Services
+from bot.models import Requester
 from bot.slack.app import services
-from bot.slack.command_runner import CommandContext, Reply, replies_or_failure, run_command
+from bot.slack.command_runner import replies_or_failure, run_command
 from bot.slack.commands import parse_command
-from bot.slack.dedupe import first_delivery
-
-log = get_logger("vpncheck.mention")
 
 
 async def app_mention(
@@ -21,24 +17,18 @@ async def app_mention(
 ) -> None:
     svc = services(context)
     thread_ts = event.get("thread_ts") or event["ts"]
-    for reply in await replies_or_failure(svc, _handle(svc, body, event, thread_ts)):
-        await say(thread_ts=thread_ts, **reply)
-
-
-async def _handle(svc: Services, body: dict[str, Any], event: dict[str, Any], thread_ts: str) -> list[Reply]:
-    if not await first_delivery(svc.redis, body.get("event_id")):
-        # Slack redelivered an event we already handled (X-Slack-Retry-Num)
-        log.info("event_redelivery_ignored", event_id=body.get("event_id"))
-        return []
     cmd = parse_command(event.get("text") or "", max_targets=svc.settings.max_targets, mention=True)
-    ctx = CommandContext(
+    requester = Requester(
         user_id=event["user"],
         channel_id=event["channel"],
         team_id=body.get("team_id"),
         thread_ts=thread_ts,
         source="mention",
     )
-    return await run_command(svc, cmd, ctx)
+    # Slack redelivers an event it thinks we missed (X-Slack-Retry-Num): the event id answers it once.
+    work = run_command(svc, cmd, requester, delivery_id=body.get("event_id"))
+    for reply in await replies_or_failure(svc, work):
+        await say(thread_ts=thread_ts, **reply)
 
 
 def register(app: AsyncApp) -> None:

@@ -62,7 +62,12 @@ def queue() -> SubscriptionQueue:
         ),
         queued=[
             QueuedJob(
-                job_id=f"j{i}", target_label=f"cn-{i}", requested_by=["U0BOB0002"], enqueued_at=NOW - 30
+                job_id=f"j{i}",
+                target_label=f"cn-{i}",
+                requested_by=["U0BOB0002"],
+                enqueued_at=NOW - 30,
+                position=i + 1,
+                estimated_wait=70 + 150 * i,
             )
             for i in range(12)
         ],
@@ -82,11 +87,14 @@ def test_status_card_lists_running_and_queued_per_subscription() -> None:
     assert_valid_message(text, blocks, allowed_users={"U0ALICE01", "U0BOB0002"})
 
 
-def test_status_estimate() -> None:
+def test_status_card_shows_the_queues_own_positions_and_estimates() -> None:
+    """The card renders the snapshot's numbers; it does not recompute waits of its own."""
     q = queue()
-    assert q.estimated_wait(1, NOW) == 70
-    assert q.estimated_wait(3, NOW) == 370
-    assert SubscriptionQueue(subscription_id=SUB).estimated_wait(1, NOW) is None
+    q.queued[1] = q.queued[1].model_copy(update={"estimated_wait": 3600.0})
+    q.queued[2] = q.queued[2].model_copy(update={"estimated_wait": None})
+    body = all_text(build_status_card([q], now=NOW)[1])
+    assert "⏳ 2. *cn-1* — <@U0BOB0002> · waiting 30s, starts in about 60 min" in body
+    assert "⏳ 3. *cn-2* — <@U0BOB0002> · waiting 30s\n" in body
 
 
 def test_status_card_empty_and_huge() -> None:
@@ -114,7 +122,7 @@ def test_history_card() -> None:
 
 
 def test_help_with_and_without_reason() -> None:
-    text, blocks = build_help()
+    text, blocks = build_help(max_targets=5)
     assert "/vpncheck status" in all_text(blocks) and "/vpncheck" in text
     assert_valid_message(text, blocks, allowed_users=set())
     text, blocks = build_help("“<@U1>” is not a valid name", max_targets=3)
@@ -124,7 +132,7 @@ def test_help_with_and_without_reason() -> None:
 
 
 def test_home_view() -> None:
-    view = build_home([report(Verdict.HEALTHY)], [queue()], "U0ALICE01", now=NOW)
+    view = build_home([report(Verdict.HEALTHY)], [queue()], "U0ALICE01", max_targets=5, now=NOW)
     assert view["type"] == "home"
     body = all_text(view["blocks"])
     assert "Hi <@U0ALICE01>" in body and "*gw-prod-weu*" in body and "How to use" in body
@@ -141,7 +149,7 @@ def test_home_view() -> None:
 )
 def test_history_and_home_stay_valid_for_any_reports(recent: list[Report], label: str, n_queues: int) -> None:
     queues = [queue().model_copy(update={"subscription_id": label + str(i)}) for i in range(n_queues)]
-    view = build_home(recent, queues, "U0ALICE01", now=NOW)
+    view = build_home(recent, queues, "U0ALICE01", max_targets=5, now=NOW)
     assert_valid_blocks(view["blocks"], max_blocks=100, allowed_users={"U0ALICE01", "U0BOB0002"})
     text, blocks = build_history_card(label, recent, now=NOW)
     assert_valid_message(text, blocks, allowed_users=set())
@@ -178,5 +186,5 @@ def test_parent_and_help_stay_valid_for_any_input(
         extra_requesters=users[1:],
     )
     assert_valid_message(text, blocks, allowed_users=set(users))
-    text, blocks = build_help(reason)
+    text, blocks = build_help(reason, max_targets=5)
     assert_valid_message(text, blocks, allowed_users=set())

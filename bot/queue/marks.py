@@ -1,0 +1,39 @@
+"""Once-only marks kept beside the queue: repeated Slack deliveries, parent edits that only move forward.
+
+They live here so that every Redis key and Lua script of the bot is declared in one package (keys.py,
+scripts.py); the Slack layer asks these functions instead of naming keys itself.
+"""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+from bot.models import ParentState
+from bot.queue.keys import Keys
+from bot.queue.scripts import ADVANCE_PARENT
+
+KEYS = Keys()
+
+_RANK: dict[ParentState, int] = {"queued": 0, "running": 1, "done": 2}
+SEEN_TTL_SECONDS = 3600  # Slack retries an event three times within about 30 minutes
+PARENT_TTL_SECONDS = 7 * 86400
+
+
+async def first_delivery(
+    redis: aioredis.Redis, delivery: str | None, *, ttl: int = SEEN_TTL_SECONDS, keys: Keys = KEYS
+) -> bool:
+    """True the first time `delivery` is seen; deliveries without an id are always processed."""
+    if not delivery:
+        return True
+    return bool(await redis.set(keys.seen(delivery), b"1", nx=True, ex=ttl))
+
+
+async def advance_parent(
+    redis: aioredis.Redis, channel_id: str, parent_ts: str, state: ParentState, *, keys: Keys = KEYS
+) -> bool:
+    """True when the parent may be edited to `state`: no edit of a later state has been made already.
+
+    The intake (after enqueueing) and the worker (on start and finish) edit the same message from different
+    processes; without an order a late "queued, position 1" could overwrite "✅ Healthy"."""
+    key = keys.parent(channel_id, parent_ts)
+    return bool(await redis.eval(ADVANCE_PARENT, 1, key, _RANK[state], PARENT_TTL_SECONDS))
