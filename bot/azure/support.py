@@ -5,8 +5,6 @@ From Microsoft's support table: VPN gateways that are route-based, and IPsec / V
 
 from __future__ import annotations
 
-from bot.models import TargetKind
-
 SUPPORTED_CONNECTION_TYPES = frozenset({"ipsec", "vnet2vnet"})
 
 
@@ -35,8 +33,3 @@ def connection_problem(connection_type: str | None) -> str | None:
             "it is a point-to-site (VPNClient) connection; VPN troubleshoot only supports IPsec and VNet2VNet"
         )
     return f"its connection type is {connection_type}; VPN troubleshoot only supports IPsec and VNet2VNet"
-
-
-def describe_kind(kind: TargetKind, detail: str) -> str:
-    noun = "VPN gateway" if kind is TargetKind.GATEWAY else "connection"
-    return f"{noun} ({detail})" if detail else noun

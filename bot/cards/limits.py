@@ -63,10 +63,6 @@ def truncate_mrkdwn(text: str, limit: int) -> str:
     return cut + ELLIPSIS
 
 
-def fits_id(value: str) -> bool:
-    return 0 < len(value) <= MAX_ID
-
-
 def valid_url(url: str | None) -> bool:
     """Only absolute http(s) URLs within Slack's length limit become buttons; anything else is text."""
     if not url or slack_len(url) > MAX_URL or not url.isascii():

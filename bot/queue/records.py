@@ -12,7 +12,6 @@ from bot.models import Report, Requester, Target
 
 JobState = Literal["queued", "running", "reporting", "done", "failed"]
 Outcome = Literal["queued", "merged", "fresh"]
-ACTIVE_STATES: frozenset[str] = frozenset({"queued", "running", "reporting"})
 
 
 class LeaseLost(RuntimeError):

@@ -36,10 +36,6 @@ class QueueSnapshot(BaseModel):
     subscriptions: list[SubscriptionStatus] = Field(default_factory=list)
     pending_deliveries: int = 0  # cards owed for finished jobs (Slack was failing, or fresh answers)
 
-    @property
-    def queued_total(self) -> int:
-        return sum(len(s.queued) for s in self.subscriptions)
-
 
 def median_duration(durations: Sequence[float]) -> float | None:
     return statistics.median(durations) if durations else None

@@ -128,12 +128,6 @@ def _targets(words: list[str], max_targets: int) -> Check | Invalid:
     return Check(list(unique.values()))
 
 
-def strip_mention(text: str) -> str:
-    """The text after a leading `<@UBOT>` (how Slack spells an @mention of the bot in `app_mention`)."""
-    mention = _LEADING_MENTION.match(text)
-    return text[mention.end() :] if mention is not None else text
-
-
 def _strip_bot_mentions(text: str) -> str:
     """Drops the leading bot mention, and repeats of that same mention ("@vpncheck @vpncheck gw-1")."""
     first = _LEADING_MENTION.match(text)

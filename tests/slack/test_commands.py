@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.slack.commands import Check, Help, History, Invalid, Status, is_target, parse_command, strip_mention
+from bot.slack.commands import Check, Help, History, Invalid, Status, is_target, parse_command
 from tests.strategies import NASTY
 
 ARM_GW = (
@@ -135,9 +135,3 @@ def test_arbitrary_text_never_raises_and_targets_are_clean(text: str) -> None:
         assert len({t.lower() for t in command.targets}) == len(command.targets)
     if isinstance(command, Invalid):
         assert command.message
-
-
-def test_strip_mention() -> None:
-    assert strip_mention("<@U0BOT01> gw-1") == " gw-1"
-    assert strip_mention("  <@U0BOT01|vpncheck>status") == "status"
-    assert strip_mention("gw-1 <@U0BOT01>") == "gw-1 <@U0BOT01>"
