@@ -28,6 +28,10 @@ class Settings(BaseSettings):
 
     # --- Redis (the queue) -------------------------------------------------------------------
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+    # Start even though Redis has no persistence (appendonly no, no save): restarts then lose every job.
+    redis_allow_no_persistence: bool = Field(
+        default=False, validation_alias="VPNCHECK_REDIS_ALLOW_NO_PERSISTENCE"
+    )
 
     # --- Slack ---------------------------------------------------------------------------------
     slack_bot_token: str = Field(default="", validation_alias="SLACK_BOT_TOKEN")

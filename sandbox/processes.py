@@ -50,6 +50,8 @@ class RedisServer:
     workdir: Path
     port: int = field(default_factory=free_port)
     child: Child | None = None
+    # Appended to the command line, after the defaults (later options win): tests of other set-ups.
+    extra_args: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -83,6 +85,7 @@ class RedisServer:
             str(log_path),
             "--daemonize",
             "no",
+            *self.extra_args,
         ]
         proc = subprocess.Popen(
             cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True

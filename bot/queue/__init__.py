@@ -2,7 +2,7 @@
 
 from bot.queue.jobqueue import JobQueue
 from bot.queue.records import Claim, JobRecord, JobState, LeaseLost, Submission, Waiting, Work
-from bot.queue.redis_config import check_redis_config
+from bot.queue.redis_config import RedisNotDurable, check_redis_config
 from bot.queue.status import QueuedJob, QueueSnapshot, RunningJob, SubscriptionStatus, format_status
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "LeaseLost",
     "QueueSnapshot",
     "QueuedJob",
+    "RedisNotDurable",
     "RunningJob",
     "Submission",
     "SubscriptionStatus",

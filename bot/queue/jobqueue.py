@@ -33,6 +33,9 @@ from bot.queue.status import (
     median_duration,
 )
 
+# RENEW's answer when the lease survived a Redis restart or failover (see scripts.py, epochs).
+_REVALIDATED = 2
+
 # Verdicts describing the check itself going wrong: never handed out again as a "fresh" answer.
 _NOT_REUSABLE = frozenset({Verdict.FAILED, Verdict.TIMED_OUT})
 
@@ -267,6 +270,7 @@ class JobQueue:
             jobs,
             deliveries,
             _f(now + self.delivery_visibility),
+            _f(self.lease_ttl),
         )
         claims = []
         for jid, fence, first, sub, packed in res[0]:
@@ -282,12 +286,15 @@ class JobQueue:
             )
         return Work(claims=claims, deliveries=[_delivery(m) for m in res[1]])
 
-    async def renew(self, claim: Claim) -> None:
+    async def renew(self, claim: Claim) -> bool:
+        """Extend the lease; True when Redis restarted or failed over and kept it (re-validated owner)."""
         now = self.clock()
-        if not await self._run(
-            "RENEW", claim.subscription_id, claim.fence, _f(now), _f(now + self.lease_ttl)
-        ):
+        res = await self._run(
+            "RENEW", claim.subscription_id, claim.fence, _f(now), _f(now + self.lease_ttl), _f(self.lease_ttl)
+        )
+        if not res:
             raise LeaseLost(claim.job_id)
+        return int(res) == _REVALIDATED
 
     async def save_operation(self, claim: Claim, data: Mapping[str, str]) -> None:
         now = self.clock()
@@ -297,6 +304,7 @@ class JobQueue:
             claim.fence,
             _f(now),
             _f(now + self.lease_ttl),
+            _f(self.lease_ttl),
             claim.job_id,
             json.dumps(dict(data), sort_keys=True),
         )
@@ -316,6 +324,7 @@ class JobQueue:
             claim.fence,
             _f(now),
             _f(now + self.lease_ttl),
+            _f(self.lease_ttl),
             claim.job_id,
             report.model_dump_json(),
             "1" if reusable else "0",
@@ -353,6 +362,7 @@ class JobQueue:
             claim.job_id,
             _f(self.retention),
             "1" if handoff else "0",
+            _f(self.lease_ttl),
             *delivered,
         )
         head = _s(res[0])

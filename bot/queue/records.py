@@ -14,6 +14,14 @@ JobState = Literal["queued", "running", "reporting", "done", "failed"]
 Outcome = Literal["queued", "merged", "fresh"]
 
 
+def fence_order(fence: str) -> tuple[int, ...]:
+    """Fencing tokens are '<epoch>.<counter>' (see scripts.py): ordered as numbers, epoch first.
+
+    A later owner of a subscription always holds a greater token, across Redis restarts and failovers.
+    """
+    return tuple(int(part) for part in fence.split("."))
+
+
 class LeaseLost(RuntimeError):
     """This worker's lease (fencing token) is no longer current: it must stop touching the job."""
 

@@ -3,6 +3,14 @@
 Times are the queue's injected clock, passed in by the caller (never Redis' own clock), so lease expiry is
 deterministic under test and consistent across hosts. Floats travel as strings: Redis truncates Lua numbers
 to integers in replies. ARGV[1] is always the hash-tagged prefix (see keys.py for why one tag).
+
+Fencing tokens are '<epoch>.<counter>'. The counter is an INCR, which goes back when Redis restarts
+from older data (no AOF, the last second of `appendfsync everysec`, a failover to a lagging replica):
+alone it would hand a held token out again. The epoch changes with every Redis process (its `run_id`,
+which a restart and a failover both change) and is at least the queue clock in milliseconds when that
+process was first seen, so tokens are unique and increase across restarts. A new epoch grants no lease
+for `grace` seconds (one lease TTL): the holders of leases the restart may have lost stop within that
+time on their own clock. A lease that survived is re-validated under the new epoch by its next renewal.
 """
 
 from __future__ import annotations
@@ -13,6 +21,18 @@ local function K(...) return P .. ':' .. table.concat({...}, ':') end
 local function wake()
   redis.call('RPUSH', K('wake'), '1')
   redis.call('LTRIM', K('wake'), -8, -1)
+end
+-- the current epoch and when it grants leases; opened by the first call in a new Redis process
+local function epoch(now, grace)
+  local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+  local e = redis.call('HMGET', K('epoch'), 'run_id', 'epoch', 'open_at')
+  if e[1] == run_id then return e[2], tonumber(e[3]) end
+  local n = string.format('%.0f', math.max(tonumber(e[2] or '0') + 1, math.floor(now * 1000)))
+  -- with no earlier epoch recorded this is a new (or flushed) Redis: no lease of ours can be outstanding
+  local open_at = now
+  if e[1] then open_at = now + grace end
+  redis.call('HSET', K('epoch'), 'run_id', run_id, 'epoch', n, 'open_at', string.format('%.17g', open_at))
+  return n, open_at
 end
 local function lease_ok(sub, fence, now)
   local f = redis.call('HMGET', K('lease', sub), 'fence', 'expires')
@@ -105,9 +125,9 @@ return {'queued', jid, 'queued'}
 """
 )
 
-# ARGV: P, owner, now, expires, max_jobs, max_deliveries, visible_until. Reaps expired leases (their job goes
-# back to the head of its queue, to be resumed), then leases up to max_jobs of the longest-waiting ready
-# subscriptions, popping the oldest job of each, and takes up to max_deliveries due deliveries (as
+# ARGV: P, owner, now, expires, max_jobs, max_deliveries, visible_until, grace. Reaps expired leases (their
+# job goes back to the head of its queue, to be resumed), then leases up to max_jobs of the longest-waiting
+# ready subscriptions, popping the oldest job of each, and takes up to max_deliveries due deliveries (as
 # CLAIM_DELIVERIES). One round trip fills a worker: returns {claims, deliveries}, each claim being
 # {job_id, fence, first_start, subscription, JSON [job hash as a flat list, requesters, delivered, reused]}:
 # one JSON string parses far faster client-side than dozens of nested RESP items (cjson writes an empty
@@ -117,6 +137,8 @@ CLAIM = (
     + """
 local owner, now, expires = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local max_jobs, max_deliveries = tonumber(ARGV[5]), tonumber(ARGV[6])
+local ep, open_at = epoch(now, tonumber(ARGV[8]))
+if now < open_at then max_jobs = 0 end
 local expired = redis.call('ZRANGEBYSCORE', K('leases'), '-inf', now, 'LIMIT', 0, 100)
 for _, sub in ipairs(expired) do
   local jid = redis.call('HGET', K('lease', sub), 'job')
@@ -135,7 +157,7 @@ while #claims < max_jobs do
   local jid = dequeue(sub)
   if jid and redis.call('EXISTS', K('job', jid)) == 1 then
     local jk = K('job', jid)
-    local fence = tostring(redis.call('INCR', K('fence')))
+    local fence = ep .. '.' .. tostring(redis.call('INCR', K('fence')))
     local first = '0'
     if redis.call('HGET', jk, 'state') == 'queued' then
       first = '1'
@@ -143,7 +165,7 @@ while #claims < max_jobs do
     end
     redis.call('HSET', jk, 'fence', fence, 'owner', owner)
     redis.call('HSET', K('lease', sub), 'job', jid, 'fence', fence, 'owner', owner, 'expires', expires,
-      'since', redis.call('HGET', jk, 'started_at'))
+      'since', redis.call('HGET', jk, 'started_at'), 'epoch', ep)
     redis.call('ZADD', K('leases'), expires, sub)
     redis.call('HINCRBY', jk, 'attempts', 1)
     local w = waiting(jid)
@@ -160,34 +182,40 @@ return {claims, due}
 """
 )
 
-# ARGV: P, subscription, fence, now, expires. Returns 1 when the lease is still ours (and now extended).
+# ARGV: P, subscription, fence, now, expires, grace, ... Returns 1 when the lease is still ours (and now
+# extended), 2 when it is too but was granted in an earlier epoch: Redis restarted or failed over and kept
+# it, and the owner is now re-validated under the new epoch. 0 when lost.
 RENEW = (
     _PRELUDE
     + """
 local sub, fence, now, expires = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local ep = epoch(now, tonumber(ARGV[6]))
 if not lease_ok(sub, fence, now) then return 0 end
-redis.call('HSET', K('lease', sub), 'expires', expires)
+local renewed = 1
+if redis.call('HGET', K('lease', sub), 'epoch') ~= ep then renewed = 2 end
+redis.call('HSET', K('lease', sub), 'expires', expires, 'epoch', ep)
 redis.call('ZADD', K('leases'), expires, sub)
-return 1
+return renewed
 """
 )
 
-# ARGV: P, subscription, fence, now, expires, job_id, operation_json. Fenced checkpoint (renews the lease).
+# ARGV: P, subscription, fence, now, expires, grace, job_id, operation_json. Fenced checkpoint (renews the
+# lease).
 SAVE_OPERATION = RENEW.replace(
-    "return 1\n",
-    "redis.call('HSET', K('job', ARGV[6]), 'operation', ARGV[7])\nreturn 1\n",
+    "return renewed\n",
+    "redis.call('HSET', K('job', ARGV[7]), 'operation', ARGV[8])\nreturn renewed\n",
 )
 
-# ARGV: P, subscription, fence, now, expires, job_id, report_json, reusable ('1'/'0'), outcome.
+# ARGV: P, subscription, fence, now, expires, grace, job_id, report_json, reusable ('1'/'0'), outcome.
 # Returns {1, JSON [requesters, delivered]}: who waits for the card now (requesters join while a job runs).
 STORE_REPORT = RENEW.replace(
-    "return 1\n",
-    "redis.call('HSET', K('job', ARGV[6]), 'report', ARGV[7], 'reusable', ARGV[8], 'outcome', ARGV[9],\n"
-    "  'state', 'reporting')\nreturn {1, cjson.encode(waiting(ARGV[6]))}\n",
+    "return renewed\n",
+    "redis.call('HSET', K('job', ARGV[7]), 'report', ARGV[8], 'reusable', ARGV[9], 'outcome', ARGV[10],\n"
+    "  'state', 'reporting')\nreturn {renewed, cjson.encode(waiting(ARGV[7]))}\n",
 )
 
-# ARGV: P, subscription, fence, now, job_id, retention_seconds, handoff ('1'/'0'), then thread keys whose
-# card was just posted (recorded first, as MARK_DELIVERED would: a fact, whatever the lease).
+# ARGV: P, subscription, fence, now, job_id, retention_seconds, handoff ('1'/'0'), grace, then thread keys
+# whose card was just posted (recorded first, as MARK_DELIVERED would: a fact, whatever the lease).
 # Finishes the job only when every requester's thread has its card (or, with handoff, is owed one in the
 # delivery queue); then releases the lease and puts the subscription at the back of the round-robin.
 # Returns {'done'}, {'lost'}, or {'pending', threads, JSON [requesters, delivered]} (deliver, call again).
@@ -196,7 +224,8 @@ FINISH = (
     + """
 local sub, fence, now, jid = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local retention, handoff = tonumber(ARGV[6]), ARGV[7]
-for i = 8, #ARGV do mark_delivered(jid, ARGV[i]) end
+epoch(now, tonumber(ARGV[8]))
+for i = 9, #ARGV do mark_delivered(jid, ARGV[i]) end
 if not lease_ok(sub, fence, now) then return {'lost'} end
 local jk = K('job', jid)
 local pending = redis.call('SDIFF', K('job', jid, 'threads'), K('job', jid, 'delivered'))

@@ -80,7 +80,11 @@ class JobContext:
         return out
 
     async def renew(self) -> None:
-        await self.fenced(self.queue.renew(self.claim))
+        if await self.fenced(self.queue.renew(self.claim)):
+            # Redis restarted or failed over and still holds our lease: we stay the owner (see scripts.py).
+            log.info(
+                "worker.lease_revalidated", job_id=self.claim.job_id, subscription=self.claim.subscription_id
+            )
 
     async def save_operation(self, data: dict[str, str]) -> None:
         """Persist the engine's checkpoint (e.g. the poller's continuation token) and extend the lease."""

@@ -88,3 +88,25 @@ def test_bad_settings_are_one_line_each_not_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in err
     for name in ("PORT:", "LOG_LEVEL:", "SLACK_BOT_TOKEN:", "SLACK_SIGNING_SECRET:"):
         assert name in err
+
+
+def test_serve_refuses_a_redis_without_persistence(tmp_path: Path) -> None:
+    """Persistence off is a refusal at start-up (exit 2, one line saying how to fix or accept it)."""
+    server = RedisServer(tmp_path / "redis", extra_args=("--appendonly", "no", "--save", "")).start()
+    env = {
+        **os.environ,
+        "REDIS_URL": server.url,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "LOG_FORMAT": "console",
+    }
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "serve"], env=env, capture_output=True, timeout=60, cwd=tmp_path
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert "Traceback" not in err
+    assert "refusing to start" in err and "VPNCHECK_REDIS_ALLOW_NO_PERSISTENCE=true" in err

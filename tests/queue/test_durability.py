@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import redis.asyncio as aioredis
 
-from bot.queue import JobQueue, check_redis_config
+from bot.queue import JobQueue, RedisNotDurable, check_redis_config
 from sandbox.processes import RedisServer
 from tests.queue.conftest import restart_redis
 from tests.queue.helpers import FakeClock, requester, target
@@ -47,8 +50,34 @@ async def test_redis_restart_loses_no_accepted_job(restartable_redis: RedisServe
 
 async def test_check_redis_config(restartable_client: aioredis.Redis) -> None:
     assert await check_redis_config(restartable_client) == []
-    await restartable_client.config_set("appendonly", "no")
     await restartable_client.config_set("maxmemory-policy", "allkeys-lru")
-    warnings = await check_redis_config(restartable_client)
-    assert len(warnings) == 2
-    assert "appendonly" in warnings[0] and "maxmemory-policy" in warnings[1]
+    assert ["maxmemory-policy" in w for w in await check_redis_config(restartable_client)] == [True]
+    await restartable_client.config_set("appendonly", "no")
+    await restartable_client.config_set("save", "60 1")
+    warnings = await check_redis_config(restartable_client)  # RDB only: a warning, not a refusal
+    assert len(warnings) == 2 and "RDB" in warnings[0] and "maxmemory-policy" in warnings[1]
+
+
+async def test_persistence_off_is_refused_unless_accepted(restartable_client: aioredis.Redis) -> None:
+    await restartable_client.config_set("appendonly", "no")
+    await restartable_client.config_set("save", "")
+    with pytest.raises(RedisNotDurable, match="VPNCHECK_REDIS_ALLOW_NO_PERSISTENCE"):
+        await check_redis_config(restartable_client)
+    warnings = await check_redis_config(restartable_client, allow_no_persistence=True)
+    assert "appendonly no" in warnings[0]
+
+
+@pytest.mark.parametrize("aof", ["yes", "no"])
+async def test_managed_redis_without_config_is_not_refused(tmp_path: Path, aof: str) -> None:
+    """CONFIG forbidden (as on Azure Managed Redis): INFO tells AOF on; else unknown, said, not refused."""
+    server = RedisServer(
+        tmp_path / "redis", extra_args=("--appendonly", aof, "--rename-command", "CONFIG", "")
+    ).start()
+    client = aioredis.Redis.from_url(server.url)
+    try:
+        warnings = await check_redis_config(client)
+    finally:
+        await client.aclose()
+        server.stop()
+    assert any("maxmemory-policy" in w and "CONFIG is not allowed" in w for w in warnings)
+    assert any("persistence" in w for w in warnings) == (aof == "no")

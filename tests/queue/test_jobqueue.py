@@ -7,6 +7,7 @@ import redis.asyncio as aioredis
 
 from bot.models import Verdict
 from bot.queue import Claim, JobQueue, LeaseLost, format_status
+from bot.queue.records import fence_order
 from tests.queue.helpers import FakeClock, report_for, requester, sub_id, target
 
 
@@ -211,7 +212,7 @@ async def test_fencing_refuses_a_stale_owner(queue: JobQueue, clock: FakeClock) 
         await queue.renew(old)
     new = await queue.claim("w2")  # takeover of the same job, resumable from its checkpoint
     assert new is not None and new.job_id == old.job_id and not new.first_start
-    assert int(new.fence) > int(old.fence)
+    assert fence_order(new.fence) > fence_order(old.fence)
     job = await queue.get(new.job_id)
     assert job is not None and job.operation == {"continuation_token": "tok-1"} and job.attempts == 2
     assert job.state == "running" and job.owner == "w2"
