@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 
 from aiohttp import web
 
 import handlers
+from bot.cli.startup import redis_is_safe
 from bot.config import Settings
 from bot.ops.health import add_health_routes, serve_health
 from bot.ops.logging import configure_logging, get_logger
 from bot.ops.signals import stop_on_signals
-from bot.queue import RedisNotDurable, check_redis_config
 from bot.services import Services
 from bot.slack.app import build_app
 
@@ -24,14 +23,7 @@ async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, co
     if configure:
         configure_logging(settings.log_level, settings.log_format)
     svc = Services.create(settings)
-    try:
-        for warning in await check_redis_config(
-            svc.redis, allow_no_persistence=settings.redis_allow_no_persistence
-        ):
-            log.warning("redis_config", problem=warning)
-    except RedisNotDurable as exc:
-        log.error("redis_not_durable", problem=str(exc))
-        print(f"vpncheck serve: refusing to start: {exc}", file=sys.stderr)
+    if not await redis_is_safe(svc, "serve"):
         await svc.aclose()
         return 2
     app = build_app(svc, handlers.register)

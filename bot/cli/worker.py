@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import sys
 
+from bot.cli.startup import redis_is_safe
 from bot.config import Settings
 from bot.ops import metrics
 from bot.ops.health import serve_health
 from bot.ops.logging import configure_logging, get_logger
 from bot.ops.signals import stop_on_signals
-from bot.queue import RedisNotDurable, check_redis_config
 from bot.queue.worker import Worker
 from bot.services import Services
 from bot.slack.delivery import SlackJobHandler
@@ -33,14 +32,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, *, c
     if configure:
         configure_logging(settings.log_level, settings.log_format)
     svc = Services.create(settings)
-    try:
-        for warning in await check_redis_config(
-            svc.redis, allow_no_persistence=settings.redis_allow_no_persistence
-        ):
-            log.warning("redis_config", problem=warning)
-    except RedisNotDurable as exc:
-        log.error("redis_not_durable", problem=str(exc))
-        print(f"vpncheck worker: refusing to start: {exc}", file=sys.stderr)
+    if not await redis_is_safe(svc, "worker"):
         await svc.aclose()
         return 2
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
