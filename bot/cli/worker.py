@@ -6,12 +6,14 @@ import asyncio
 import os
 import socket
 
+from bot.access.audit import AuditEvent
 from bot.cli.startup import redis_is_safe
 from bot.config import Settings
 from bot.ops import metrics
 from bot.ops.health import serve_health
 from bot.ops.logging import configure_logging, get_logger
 from bot.ops.signals import stop_on_signals
+from bot.queue import LostJob
 from bot.queue.worker import Worker
 from bot.services import Services
 from bot.slack.delivery import SlackJobHandler
@@ -52,8 +54,25 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, *, c
             refresh_metrics=lambda: _refresh_depth(svc),
         )
     stop = stop or stop_on_signals()
+
+    async def audit_lost(lost: LostJob) -> None:
+        await svc.audit.record(
+            AuditEvent(
+                kind="queue",
+                action="run check",
+                outcome="lost",
+                job_id=lost.job_id,
+                detail=f"subscription {lost.subscription_id}: the job's data was gone from Redis when its "
+                "turn came; skipped",
+            )
+        )
+
     worker = Worker(
-        svc.queue, SlackJobHandler(svc), worker_id=worker_id, concurrency=settings.worker_concurrency
+        svc.queue,
+        SlackJobHandler(svc),
+        worker_id=worker_id,
+        concurrency=settings.worker_concurrency,
+        on_lost=audit_lost,
     )
     log.info("worker_started", worker_id=worker_id, concurrency=settings.worker_concurrency)
     await worker.run(stop)

@@ -1,7 +1,17 @@
 """Redis-backed job queue: per-subscription leases, fair round-robin, merging, crash-safe delivery."""
 
 from bot.queue.jobqueue import JobQueue
-from bot.queue.records import Claim, JobRecord, JobState, LeaseLost, Submission, Waiting, Work
+from bot.queue.records import (
+    Claim,
+    JobRecord,
+    JobState,
+    LeaseLost,
+    LostJob,
+    Repair,
+    Submission,
+    Waiting,
+    Work,
+)
 from bot.queue.redis_config import RedisNotDurable, check_redis_config
 from bot.queue.status import QueuedJob, QueueSnapshot, RunningJob, SubscriptionStatus, format_status
 
@@ -11,9 +21,11 @@ __all__ = [
     "JobRecord",
     "JobState",
     "LeaseLost",
+    "LostJob",
     "QueueSnapshot",
     "QueuedJob",
     "RedisNotDurable",
+    "Repair",
     "RunningJob",
     "Submission",
     "SubscriptionStatus",

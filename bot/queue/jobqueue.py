@@ -23,7 +23,17 @@ import redis.asyncio as aioredis
 from bot.models import Report, Requester, Target, Verdict
 from bot.queue import scripts
 from bot.queue.keys import Keys
-from bot.queue.records import Claim, JobRecord, LeaseLost, Outcome, Submission, Waiting, Work
+from bot.queue.records import (
+    Claim,
+    JobRecord,
+    LeaseLost,
+    LostJob,
+    Outcome,
+    Repair,
+    Submission,
+    Waiting,
+    Work,
+)
 from bot.queue.status import (
     QueuedJob,
     QueueSnapshot,
@@ -85,6 +95,7 @@ class JobQueue:
                 "HAND_BACK",
                 "MARK_DELIVERED",
                 "CLAIM_DELIVERIES",
+                "REPAIR",
             )
         }
 
@@ -113,6 +124,7 @@ class JobQueue:
             requester.thread_key,
             _f(now),
             _f(self.fresh_window if allow_fresh else 0),
+            _f(self.retention),
         )
         outcome: Outcome = _s(res[0])  # type: ignore[assignment]
         job_id = _s(res[1])
@@ -284,7 +296,11 @@ class JobQueue:
                     job=self._record(dict(zip(flat[0::2], flat[1::2], strict=True)), reqs, delivered, reused),
                 )
             )
-        return Work(claims=claims, deliveries=[_delivery(m) for m in res[1]])
+        return Work(
+            claims=claims,
+            deliveries=[_delivery(m) for m in res[1]],
+            skipped=[_lost(m) for m in res[2]],
+        )
 
     async def renew(self, claim: Claim) -> bool:
         """Extend the lease; True when Redis restarted or failed over and kept it (re-validated owner)."""
@@ -374,6 +390,11 @@ class JobQueue:
         """Graceful shutdown: give the job back (front of its queue, checkpoint kept) for another worker."""
         return bool(await self._run("HAND_BACK", claim.subscription_id, claim.fence, claim.job_id))
 
+    async def repair(self) -> Repair:
+        """Mend what lost data leaves behind (see scripts.REPAIR): stuck queues, dangling index entries."""
+        revived, removed, lost = await self._run("REPAIR")
+        return Repair(revived=int(revived), removed=int(removed), lost=[_lost(m) for m in lost])
+
     async def wait_for_work(self, block_for: float) -> bool:
         """Block until something was queued or released (or `block_for` seconds passed)."""
         return await self.redis.blpop([self.keys.wake], timeout=max(block_for, 0.01)) is not None
@@ -400,6 +421,11 @@ class JobQueue:
 def _delivery(member: Any) -> tuple[str, str]:
     job_id, _, thread = _s(member).partition("|")
     return job_id, thread
+
+
+def _lost(member: Any) -> LostJob:
+    subscription, _, job_id = _s(member).partition("|")
+    return LostJob(subscription_id=subscription, job_id=job_id)
 
 
 def _waiting(packed: bytes | str) -> Waiting:

@@ -87,11 +87,30 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class LostJob:
+    """A queued job whose data was gone when its turn came (Redis lost it, or retention expired it)."""
+
+    subscription_id: str
+    job_id: str
+
+
+@dataclass(frozen=True)
 class Work:
-    """What one CLAIM round trip handed a worker: leased jobs and due deliveries ('job|thread')."""
+    """What one CLAIM round trip handed a worker: leased jobs, due deliveries ('job|thread'), and the jobs
+    passed over because their data was gone (to be counted and audited)."""
 
     claims: list[Claim]
     deliveries: list[tuple[str, str]]
+    skipped: list[LostJob] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Repair:
+    """What one REPAIR pass mended: subscriptions made ready again, index entries dropped, lost jobs."""
+
+    revived: int
+    removed: int
+    lost: list[LostJob]
 
 
 @dataclass(frozen=True)

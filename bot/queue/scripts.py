@@ -21,6 +21,7 @@ local function K(...) return P .. ':' .. table.concat({...}, ':') end
 local function wake()
   redis.call('RPUSH', K('wake'), '1')
   redis.call('LTRIM', K('wake'), -8, -1)
+  redis.call('PEXPIRE', K('wake'), 60000)
 end
 -- the current epoch and when it grants leases; opened by the first call in a new Redis process
 local function epoch(now, grace)
@@ -75,16 +76,21 @@ end
 """
 
 # ARGV: P, target_key, subscription, new_job_id, target_json, query, requester_json, thread_key, now,
-#       fresh_window. Returns {outcome, job_id, state}.
+#       fresh_window, retention_seconds. Returns {outcome, job_id, state}. A new job's keys expire after
+#       the retention from the start (FINISH sets it again from the end): a job that never finishes (its
+#       queue lost by Redis) is not kept for ever; CLAIM skips a queued job whose data is gone.
 SUBMIT = (
     _PRELUDE
     + """
 local tkey, sub, jid = ARGV[2], ARGV[3], ARGV[4]
 local req_json, thread = ARGV[7], ARGV[8]
 local now, fresh = tonumber(ARGV[9]), tonumber(ARGV[10])
+local retention_ms = math.floor(tonumber(ARGV[11]) * 1000)
 local function attach(id)
   if redis.call('SADD', K('job', id, 'threads'), thread) == 1 then
     redis.call('RPUSH', K('job', id, 'req'), req_json)
+    follow_ttl(id, 'threads')
+    follow_ttl(id, 'req')
     return true
   end
   return false
@@ -104,7 +110,7 @@ if last and fresh > 0 then
     if attach(last) then
       redis.call('SADD', K('job', last, 'reused'), thread)
       redis.call('ZADD', K('deliveries'), now, last .. '|' .. thread)
-      for _, s in ipairs({'threads', 'req', 'reused'}) do follow_ttl(last, s) end
+      follow_ttl(last, 'reused')
       wake()
     end
     return {'fresh', last, 'done'}
@@ -113,11 +119,13 @@ end
 local jk = K('job', jid)
 redis.call('HSET', jk, 'id', jid, 'target', ARGV[5], 'target_key', tkey, 'sub', sub, 'query', ARGV[6],
   'state', 'queued', 'created_at', ARGV[9], 'attempts', 0, 'operation', '{}', 'fence', '', 'owner', '')
+if retention_ms > 0 then redis.call('PEXPIRE', jk, retention_ms) end
 attach(jid)
 redis.call('HSET', K('active'), tkey, jid)
 enqueue(sub, jid, false)
 redis.call('SADD', K('subs'), sub)
 redis.call('ZADD', K('history', tkey), now, jid)
+if retention_ms > 0 then redis.call('PEXPIRE', K('history', tkey), retention_ms) end
 if redis.call('EXISTS', K('lease', sub)) == 0 and not redis.call('ZSCORE', K('ready'), sub) then
   make_ready(sub, false)
 end
@@ -139,6 +147,7 @@ local owner, now, expires = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local max_jobs, max_deliveries = tonumber(ARGV[5]), tonumber(ARGV[6])
 local ep, open_at = epoch(now, tonumber(ARGV[8]))
 if now < open_at then max_jobs = 0 end
+local skipped = {}
 local expired = redis.call('ZRANGEBYSCORE', K('leases'), '-inf', now, 'LIMIT', 0, 100)
 for _, sub in ipairs(expired) do
   local jid = redis.call('HGET', K('lease', sub), 'job')
@@ -146,6 +155,8 @@ for _, sub in ipairs(expired) do
   if jid and redis.call('EXISTS', K('job', jid)) == 1 then
     enqueue(sub, jid, true)
     redis.call('HSET', K('job', jid), 'owner', '')
+  elseif jid then
+    skipped[#skipped + 1] = sub .. '|' .. jid
   end
   if redis.call('LLEN', K('q', sub)) > 0 then make_ready(sub, true) end
 end
@@ -155,7 +166,14 @@ while #claims < max_jobs do
   if #popped == 0 then break end
   local sub = popped[1]
   local jid = dequeue(sub)
-  if jid and redis.call('EXISTS', K('job', jid)) == 1 then
+  -- a job whose data is gone (expired, or lost by Redis) is passed over: it must not hold up its queue
+  while jid and redis.call('EXISTS', K('job', jid)) == 0 do
+    skipped[#skipped + 1] = sub .. '|' .. jid
+    jid = dequeue(sub)
+  end
+  if not jid then
+    if redis.call('EXISTS', K('lease', sub)) == 0 then redis.call('SREM', K('subs'), sub) end
+  else
     local jk = K('job', jid)
     local fence = ep .. '.' .. tostring(redis.call('INCR', K('fence')))
     local first = '0'
@@ -178,7 +196,7 @@ if max_deliveries > 0 then
   due = redis.call('ZRANGEBYSCORE', K('deliveries'), '-inf', ARGV[3], 'LIMIT', 0, max_deliveries)
   for _, member in ipairs(due) do redis.call('ZADD', K('deliveries'), 'XX', ARGV[7], member) end
 end
-return {claims, due}
+return {claims, due, skipped}
 """
 )
 
@@ -203,6 +221,7 @@ return renewed
 # lease).
 SAVE_OPERATION = RENEW.replace(
     "return renewed\n",
+    "if redis.call('EXISTS', K('job', ARGV[7])) == 0 then return 0 end\n"
     "redis.call('HSET', K('job', ARGV[7]), 'operation', ARGV[8])\nreturn renewed\n",
 )
 
@@ -210,6 +229,7 @@ SAVE_OPERATION = RENEW.replace(
 # Returns {1, JSON [requesters, delivered]}: who waits for the card now (requesters join while a job runs).
 STORE_REPORT = RENEW.replace(
     "return renewed\n",
+    "if redis.call('EXISTS', K('job', ARGV[7])) == 0 then return 0 end\n"
     "redis.call('HSET', K('job', ARGV[7]), 'report', ARGV[8], 'reusable', ARGV[9], 'outcome', ARGV[10],\n"
     "  'state', 'reporting')\nreturn {renewed, cjson.encode(waiting(ARGV[7]))}\n",
 )
@@ -238,20 +258,23 @@ if #pending > 0 then
   end
 end
 local f = redis.call('HMGET', jk, 'outcome', 'started_at', 'target_key')
-redis.call('HSET', jk, 'state', f[1] or 'done', 'finished_at', ARGV[4], 'owner', '')
-if f[2] then
-  redis.call('LPUSH', K('durations', sub), tostring(now - tonumber(f[2])))
-  redis.call('LTRIM', K('durations', sub), 0, 19)
-end
-if redis.call('HGET', K('active'), f[3]) == jid then redis.call('HDEL', K('active'), f[3]) end
-redis.call('HSET', K('last'), f[3], jid)
-if retention > 0 then
-  local ms = math.floor(retention * 1000)
-  redis.call('ZREMRANGEBYSCORE', K('history', f[3]), '-inf', '(' .. tostring(now - retention))
-  redis.call('PEXPIRE', K('history', f[3]), ms)
-  redis.call('PEXPIRE', jk, ms)
-  for _, s in ipairs({'req', 'threads', 'delivered', 'reused'}) do
-    redis.call('PEXPIRE', K('job', jid, s), ms)
+local ms = math.floor(retention * 1000)
+if f[3] then  -- else the job's data is gone (lost by Redis): only the lease is left to release
+  redis.call('HSET', jk, 'state', f[1] or 'done', 'finished_at', ARGV[4], 'owner', '')
+  if f[2] then
+    redis.call('LPUSH', K('durations', sub), tostring(now - tonumber(f[2])))
+    redis.call('LTRIM', K('durations', sub), 0, 19)
+    if ms > 0 then redis.call('PEXPIRE', K('durations', sub), ms) end
+  end
+  if redis.call('HGET', K('active'), f[3]) == jid then redis.call('HDEL', K('active'), f[3]) end
+  redis.call('HSET', K('last'), f[3], jid)
+  if ms > 0 then
+    redis.call('ZREMRANGEBYSCORE', K('history', f[3]), '-inf', '(' .. tostring(now - retention))
+    redis.call('PEXPIRE', K('history', f[3]), ms)
+    redis.call('PEXPIRE', jk, ms)
+    for _, s in ipairs({'req', 'threads', 'delivered', 'reused'}) do
+      redis.call('PEXPIRE', K('job', jid, s), ms)
+    end
   end
 end
 release(sub)
@@ -293,6 +316,61 @@ CLAIM_DELIVERIES = (
 local due = redis.call('ZRANGEBYSCORE', K('deliveries'), '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
 for _, member in ipairs(due) do redis.call('ZADD', K('deliveries'), 'XX', ARGV[3], member) end
 return due
+"""
+)
+
+
+# ARGV: P. Maintenance, run now and then by workers: mends what a Redis that lost part of its data (or
+# retention expiring a queued job) leaves behind, so no queue stays stuck and no index outlives its jobs.
+# A subscription with queued work but neither a lease nor a place in the round-robin is made ready again;
+# index entries (active, last, pending, deliveries) of jobs whose data is gone are removed, and empty
+# subscriptions forgotten. Returns {subscriptions revived, entries removed, 'sub|job' of lost queued jobs}.
+REPAIR = (
+    _PRELUDE
+    + """
+local revived, removed, lost = 0, 0, {}
+local function gone(jid) return redis.call('EXISTS', K('job', jid)) == 0 end
+for _, sub in ipairs(redis.call('SMEMBERS', K('subs'))) do
+  for _, jid in ipairs(redis.call('LRANGE', K('q', sub), 0, -1)) do
+    if gone(jid) then
+      redis.call('LREM', K('q', sub), 0, jid)
+      redis.call('LREM', K('pending'), 0, jid)
+      lost[#lost + 1] = sub .. '|' .. jid
+    end
+  end
+  if redis.call('EXISTS', K('lease', sub)) == 0 then
+    if redis.call('LLEN', K('q', sub)) == 0 then
+      redis.call('ZREM', K('ready'), sub)
+      redis.call('SREM', K('subs'), sub)
+    elseif not redis.call('ZSCORE', K('ready'), sub) then
+      make_ready(sub, true)
+      revived = revived + 1
+    end
+  end
+end
+for _, name in ipairs({'active', 'last'}) do
+  local h = redis.call('HGETALL', K(name))
+  for i = 1, #h, 2 do
+    if gone(h[i + 1]) then
+      redis.call('HDEL', K(name), h[i])
+      removed = removed + 1
+    end
+  end
+end
+for _, jid in ipairs(redis.call('LRANGE', K('pending'), 0, -1)) do
+  if gone(jid) then removed = removed + redis.call('LREM', K('pending'), 0, jid) end
+end
+for _, member in ipairs(redis.call('ZRANGE', K('deliveries'), 0, -1)) do
+  if gone(string.match(member, '^([^|]*)')) then
+    removed = removed + redis.call('ZREM', K('deliveries'), member)
+  end
+end
+for _, sub in ipairs(redis.call('ZRANGE', K('leases'), 0, -1)) do
+  if redis.call('EXISTS', K('lease', sub)) == 0 then
+    removed = removed + redis.call('ZREM', K('leases'), sub)
+  end
+end
+return {revived, removed, lost}
 """
 )
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
 import structlog
 from redis.exceptions import RedisError
 
 from bot.models import Report, Requester, Verdict
+from bot.ops import metrics
 from bot.queue.jobqueue import JobQueue
-from bot.queue.records import Claim, JobRecord, LeaseLost
+from bot.queue.records import Claim, JobRecord, LeaseLost, LostJob
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -107,6 +108,8 @@ class Worker:
         inline_delivery_attempts: int = 3,
         delivery_backoff: float = 1.0,
         delivery_backoff_max: float = 300.0,
+        repair_interval: float = 60.0,
+        on_lost: Callable[[LostJob], Awaitable[None]] | None = None,
     ) -> None:
         self.queue = queue
         self.handler = handler
@@ -120,6 +123,11 @@ class Worker:
         self.inline_delivery_attempts = inline_delivery_attempts
         self.delivery_backoff = delivery_backoff
         self.delivery_backoff_max = delivery_backoff_max
+        # How often the queue's repair pass runs (event-loop time): stuck queues revived, dangling entries
+        # dropped. `on_lost` is told of each queued job whose data was gone (the CLI audits it).
+        self.repair_interval = repair_interval
+        self.on_lost = on_lost
+        self._next_repair = 0.0
         self._jobs: dict[str, tuple[asyncio.Task[None], JobContext | None]] = {}
         self._deliveries: set[asyncio.Task[None]] = set()
         self._owed_failures: dict[tuple[str, str], int] = {}
@@ -142,6 +150,7 @@ class Worker:
         try:
             while not stop.is_set():
                 try:
+                    await self._maybe_repair()
                     await self._fill()
                 except RedisError as exc:
                     log.warning("worker.redis_error", error=str(exc))
@@ -188,6 +197,8 @@ class Worker:
             work = await self.queue.claim_work(
                 self.worker_id, jobs=max(jobs, 0), deliveries=max(deliveries, 0)
             )
+            for lost in work.skipped:
+                await self._lost(lost)
             for job_id, thread in work.deliveries:
                 self._spawn_delivery(job_id, thread)
             for claim in work.claims:
@@ -198,6 +209,31 @@ class Worker:
                 break  # nothing more to take now
         if len(self._jobs) >= self.concurrency:
             self._capacity.clear()
+
+    async def _maybe_repair(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now < self._next_repair:
+            return
+        self._next_repair = now + self.repair_interval
+        repair = await self.queue.repair()
+        if repair.revived:
+            metrics.QUEUE_REPAIRS.labels("revived").inc(repair.revived)
+        if repair.removed:
+            metrics.QUEUE_REPAIRS.labels("removed").inc(repair.removed)
+        if repair.revived or repair.removed:
+            log.warning("worker.queue_repaired", revived=repair.revived, removed=repair.removed)
+        for lost in repair.lost:
+            await self._lost(lost)
+
+    async def _lost(self, lost: LostJob) -> None:
+        """A queued job whose data was gone was passed over: count it, say so, never let it block."""
+        metrics.JOBS_LOST.inc()
+        log.warning("worker.job_data_lost", job_id=lost.job_id, subscription=lost.subscription_id)
+        if self.on_lost is not None:
+            try:
+                await self.on_lost(lost)
+            except Exception as exc:  # auditing must not stop the worker
+                log.warning("worker.on_lost_failed", job_id=lost.job_id, error=repr(exc))
 
     def _job_done(self, job_id: str, _task: asyncio.Task[None]) -> None:
         self._jobs.pop(job_id, None)

@@ -288,6 +288,9 @@ async def test_retention_and_history(queue: JobQueue, redis_client: aioredis.Red
     assert [j.id for j in await queue.history(target(1).key)] == ids[1::-1]
 
 
-async def test_queued_jobs_never_expire(queue: JobQueue, redis_client: aioredis.Redis) -> None:
+async def test_queued_jobs_expire_only_after_retention(queue: JobQueue, redis_client: aioredis.Redis) -> None:
+    """A job that never finishes (its queue lost by Redis) must not be kept for ever (issue 13); one that
+    waits is kept the whole retention (an hour here, 30 days by default), far beyond any queue wait."""
     a = await queue.submit(target(1), requester(1), "q")
-    assert await redis_client.pttl(queue.keys.job(a.job_id)) == -1
+    for key in (queue.keys.job(a.job_id), queue.keys.requesters(a.job_id), queue.keys.threads(a.job_id)):
+        assert 3_590_000 < await redis_client.pttl(key) <= 3_600_000
