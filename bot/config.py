@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # --- Redis (the queue) -------------------------------------------------------------------
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
     # Start even though Redis has no persistence (appendonly no, no save): restarts then lose every job.
+    # Talk to a Redis Cluster (OSS cluster API: a self-run cluster, Azure Managed Redis with OSS clustering).
+    redis_cluster: bool = Field(default=False, validation_alias="REDIS_CLUSTER")
     redis_allow_no_persistence: bool = Field(
         default=False, validation_alias="VPNCHECK_REDIS_ALLOW_NO_PERSISTENCE"
     )

@@ -15,6 +15,7 @@ from bot.azure.engine import CheckEngine
 from bot.config import Settings
 from bot.models import Requester, Target
 from bot.queue import JobQueue
+from bot.queue.connection import connect
 from bot.slack.web import make_web_client
 
 # Requests whose after-ack work (ARM look-ups, Slack posts, the queue) runs at once; others wait their turn.
@@ -44,11 +45,11 @@ class Services:
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
-        # Blocking pool: concurrent jobs wait for a connection instead of failing with MaxConnectionsError.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=2 * settings.worker_concurrency + 20, timeout=30
+        redis = connect(
+            settings.redis_url,
+            cluster=settings.redis_cluster,
+            max_connections=2 * settings.worker_concurrency + 20,
         )
-        redis = aioredis.Redis(connection_pool=pool)
         slack = make_web_client(settings.slack_bot_token, settings.slack_api_url)
         policy = Policy.load(settings.policy_file) if settings.policy_file else NO_POLICY
         return cls(

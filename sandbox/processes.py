@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,6 +102,137 @@ class RedisServer:
     def kill(self) -> None:
         if self.child:
             self.child.kill()
+
+
+class ClusterUnsupported(RuntimeError):
+    """This redis-server or redis-cli cannot run a cluster (too old, or built without it)."""
+
+
+@dataclass
+class LocalRedisCluster:
+    """A Redis Cluster of private redis-servers (AOF on): `primaries` primaries with `replicas` each.
+
+    Started as an operator would: `redis-server --cluster-enabled yes` per node, then
+    `redis-cli --cluster create ... --cluster-replicas N`. A short node timeout makes failovers quick.
+    """
+
+    workdir: Path
+    primaries: int = 3
+    replicas: int = 1
+    node_timeout_ms: int = 1500
+    nodes: list[RedisServer] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """Any node will do: the cluster client discovers the others."""
+        return self.nodes[0].url
+
+    def start(self) -> LocalRedisCluster:
+        cli = shutil.which("redis-cli")
+        if cli is None:
+            raise ClusterUnsupported("redis-cli is not on the PATH (Debian: apt-get install redis-tools)")
+        for i in range(self.primaries * (1 + self.replicas)):
+            node = RedisServer(
+                self.workdir / f"node{i}",
+                extra_args=(
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    str(self.node_timeout_ms),
+                    # the bus port defaults to port + 10000, which may be taken or past 65535
+                    "--cluster-port",
+                    str(free_port()),
+                ),
+            )
+            try:
+                node.start()
+            except Exception as exc:
+                self.stop()
+                raise ClusterUnsupported(f"redis-server did not start in cluster mode: {exc}") from exc
+            self.nodes.append(node)
+        addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
+        create = [cli, "--cluster", "create", *addresses, "--cluster-replicas", str(self.replicas)]
+        created = subprocess.run(
+            [*create, "--cluster-yes"],
+            capture_output=True,
+            timeout=120,
+        )
+        if created.returncode != 0:
+            self.stop()
+            raise ClusterUnsupported(f"redis-cli --cluster create failed: {created.stdout.decode()[-500:]}")
+        for node in self.nodes:
+            self.wait_ok(node)
+        for node in self.nodes:
+            self.wait_replicating(node)
+        return self
+
+    def wait_replicating(self, node: RedisServer, timeout: float = 60) -> None:
+        """Until a replica has synced with its primary: one that never did cannot take over from it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            info = self._cli(node, "info", "replication")
+            if "role:master" in info or "master_link_status:up" in info:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"replica {node.port} never synced: {info}")
+            time.sleep(0.05)  # polling another process's state; nothing to wait on instead
+
+    @staticmethod
+    def _cli(node: RedisServer, *args: str) -> str:
+        cli = shutil.which("redis-cli") or "redis-cli"
+        done = subprocess.run([cli, "-p", str(node.port), *args], capture_output=True, timeout=10)
+        return done.stdout.decode()
+
+    def _alive(self) -> list[RedisServer]:
+        return [n for n in self.nodes if n.child is not None and n.child.proc.poll() is None]
+
+    def wait_ok(self, node: RedisServer, timeout: float = 60) -> None:
+        """Until `node` says cluster_state:ok and knows every slot."""
+        deadline = time.monotonic() + timeout
+        while True:
+            info = self._cli(node, "cluster", "info")
+            if "cluster_state:ok" in info and "cluster_slots_ok:16384" in info:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"cluster node {node.port} not ready: {info}")
+            time.sleep(0.05)  # polling another process's state; nothing to wait on instead
+
+    def primary_of(self, key: str) -> RedisServer:
+        """The node serving `key`'s slot now, as the live nodes see it."""
+        node = self._alive()[0]
+        slot = int(self._cli(node, "cluster", "keyslot", key).strip())
+        for line in self._cli(node, "cluster", "nodes").splitlines():
+            fields = line.split()
+            if "master" not in fields[2] or "fail" in fields[2]:
+                continue
+            for span in fields[8:]:
+                low, _, high = span.partition("-")
+                if low.isdigit() and int(low) <= slot <= int(high or low):
+                    port = int(fields[1].split("@")[0].rsplit(":", 1)[1])
+                    return next(n for n in self.nodes if n.port == port)
+        raise LookupError(f"no live primary serves slot {slot}")
+
+    def wait_failover(self, old: RedisServer, key: str, timeout: float = 60) -> RedisServer:
+        """After `old` (the primary of `key`) died: until a replica has taken its slots and all is ok."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                new = self.primary_of(key)
+            except LookupError:
+                new = old
+            if new is not old:
+                for node in self._alive():
+                    self.wait_ok(node, timeout=max(1.0, deadline - time.monotonic()))
+                return new
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no replica took over from {old.port}")
+            time.sleep(0.05)  # polling the cluster's own failure detection
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
 
 
 def azurite_executable(project_root: Path | None = None) -> str:

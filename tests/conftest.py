@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from sandbox.processes import Azurite, RedisServer
+from sandbox.processes import Azurite, ClusterUnsupported, LocalRedisCluster, RedisServer
 from sandbox.scenarios import Catalogue, load_catalogue
 from sandbox.tls import SandboxTLS, make_tls
 
@@ -41,6 +41,17 @@ def redis_server(sandbox_dir: Path) -> Iterator[RedisServer]:
     server = RedisServer(sandbox_dir / "redis").start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(sandbox_dir: Path) -> Iterator[LocalRedisCluster]:
+    """A local Redis Cluster, 3 primaries and 3 replicas, started once per session (AOF on)."""
+    try:
+        cluster = LocalRedisCluster(sandbox_dir / "cluster").start()
+    except ClusterUnsupported as exc:
+        pytest.skip(f"this redis-server cannot run a cluster: {exc}")
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture

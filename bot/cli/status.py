@@ -6,16 +6,15 @@ import os
 import sys
 import urllib.request
 
-import redis.asyncio as aioredis
-
 from bot.access.audit import AuditLog, format_audit
 from bot.config import Settings
 from bot.queue import JobQueue
+from bot.queue.connection import connect
 from bot.queue.status import format_status
 
 
 async def run_status(settings: Settings) -> int:
-    redis = aioredis.Redis.from_url(settings.redis_url)
+    redis = connect(settings.redis_url, cluster=settings.redis_cluster, max_connections=4)
     try:
         print(format_status(await JobQueue(redis).status()))
     finally:
@@ -24,7 +23,7 @@ async def run_status(settings: Settings) -> int:
 
 
 async def run_audit(settings: Settings, *, limit: int) -> int:
-    redis = aioredis.Redis.from_url(settings.redis_url)
+    redis = connect(settings.redis_url, cluster=settings.redis_cluster, max_connections=4)
     try:
         print(format_audit(await AuditLog(redis).tail(limit)))
     finally:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from bot.models import Report, Requester, Target, Verdict
 from bot.queue import scripts
@@ -76,6 +77,11 @@ class JobQueue:
         delivery_visibility: float | None = None,
     ) -> None:
         self.redis = redis
+        # Reads are MULTI pipelines on a single Redis (one consistent snapshot). redis-py 8.1's cluster MULTI
+        # pipeline fails on SMEMBERS (its reply callback refuses the routing `keys` argument), so on a
+        # cluster they are plain pipelines: a read may then straddle a write, which only shows a status
+        # one step old; every decision is taken inside the Lua scripts, never from these reads.
+        self._atomic_reads = not isinstance(redis, RedisCluster)
         self.keys = Keys(prefix)
         self.lease_ttl = lease_ttl
         self.fresh_window = fresh_window
@@ -137,7 +143,7 @@ class JobQueue:
     async def wait_info(self, job_id: str, subscription_id: str) -> tuple[int, float | None]:
         """(position, estimated wait in seconds) of a job: 0 when it runs now or is finished."""
         k = self.keys
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=self._atomic_reads) as pipe:
             pipe.hgetall(k.lease(subscription_id))
             pipe.lpos(k.queue(subscription_id), job_id)
             pipe.lrange(k.durations(subscription_id), 0, -1)
@@ -158,7 +164,7 @@ class JobQueue:
         if not job_ids:
             return []
         k = self.keys
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=self._atomic_reads) as pipe:
             for jid in job_ids:
                 pipe.hgetall(k.job(jid))
                 pipe.lrange(k.requesters(jid), 0, -1)
@@ -216,7 +222,7 @@ class JobQueue:
         subs = {_s(s) for s in await self.redis.smembers(k.subs)}
         subs |= {_s(s) for s in await self.redis.zrange(k.leases, 0, -1)}
         ordered = sorted(subs)
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=self._atomic_reads) as pipe:
             for sub in ordered:
                 pipe.hgetall(k.lease(sub))
                 pipe.lrange(k.queue(sub), 0, -1)

@@ -9,8 +9,31 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.queue import JobQueue
-from sandbox.processes import RedisServer
+from bot.queue.connection import connect
+from sandbox.processes import LocalRedisCluster, RedisServer
 from tests.queue.helpers import FakeClock
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Modules that set `ON_CLUSTER = True` run each test that uses Redis on a single Redis and on a Redis
+    Cluster (3 primaries, 3 replicas): the queue must keep its promises on both."""
+    if getattr(metafunc.module, "ON_CLUSTER", False) and "redis_client" in metafunc.fixturenames:
+        metafunc.parametrize("redis_client", ["single", "cluster"], indirect=True)
+
+
+@pytest.fixture
+async def redis_client(
+    request: pytest.FixtureRequest, redis_server: RedisServer
+) -> AsyncIterator[aioredis.Redis]:
+    """A flushed client on the session's redis-server, or (param "cluster") on the session's cluster."""
+    if getattr(request, "param", "single") == "cluster":
+        cluster: LocalRedisCluster = request.getfixturevalue("redis_cluster")
+        client = connect(cluster.url, cluster=True)
+    else:
+        client = aioredis.Redis.from_url(redis_server.url)
+    await client.flushall()
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture

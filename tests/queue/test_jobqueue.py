@@ -10,6 +10,8 @@ from bot.queue import Claim, JobQueue, LeaseLost, format_status
 from bot.queue.records import fence_order
 from tests.queue.helpers import FakeClock, report_for, requester, sub_id, target
 
+ON_CLUSTER = True  # each test runs on a single Redis and on a Redis Cluster (see conftest)
+
 
 async def complete(queue: JobQueue, claim: Claim, verdict: Verdict = Verdict.HEALTHY) -> list[str]:
     """Store a report, 'post' every card, finish; returns the thread keys posted."""

@@ -19,6 +19,8 @@ from tests.queue.fakes import FakeHandler
 from tests.queue.helpers import FakeClock, report_for, requester, sub_id, target
 from tests.queue.test_worker import running
 
+ON_CLUSTER = True  # each test runs on a single Redis and on a Redis Cluster (see conftest)
+
 KEYS = Keys()
 # Keys that live as long as the queue: fixed in number and size, owned by the scripts (never per job).
 FIXED = {f"{KEYS.tag}:fence", f"{KEYS.tag}:rr", f"{KEYS.tag}:epoch", KEYS.wake}

@@ -15,6 +15,8 @@ from bot.queue.worker import Worker
 from tests.queue.fakes import FakeHandler
 from tests.queue.helpers import FakeClock, requester, target
 
+ON_CLUSTER = True  # each test runs on a single Redis and on a Redis Cluster (see conftest)
+
 
 def make_queue(
     redis: aioredis.Redis, clock: Callable[[], float] = time.time, lease_ttl: float = 2.0
