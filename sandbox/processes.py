@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +106,15 @@ class RedisServer:
             self.child.kill()
 
 
+def _poll(read: Callable[[], str], done: Callable[[str], bool], timeout: float, what: str) -> None:
+    """Reads another process's state until `done` says so: there is nothing to wait on instead."""
+    deadline = time.monotonic() + timeout
+    while not done(state := read()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: {state}")
+        time.sleep(0.05)
+
+
 class ClusterUnsupported(RuntimeError):
     """This redis-server or redis-cli cannot run a cluster (too old, or built without it)."""
 
@@ -168,17 +179,6 @@ class LocalRedisCluster:
             self.wait_replicating(node)
         return self
 
-    def wait_replicating(self, node: RedisServer, timeout: float = 60) -> None:
-        """Until a replica has synced with its primary: one that never did cannot take over from it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            info = self._cli(node, "info", "replication")
-            if "role:master" in info or "master_link_status:up" in info:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"replica {node.port} never synced: {info}")
-            time.sleep(0.05)  # polling another process's state; nothing to wait on instead
-
     @staticmethod
     def _cli(node: RedisServer, *args: str) -> str:
         cli = shutil.which("redis-cli") or "redis-cli"
@@ -190,14 +190,15 @@ class LocalRedisCluster:
 
     def wait_ok(self, node: RedisServer, timeout: float = 60) -> None:
         """Until `node` says cluster_state:ok and knows every slot."""
-        deadline = time.monotonic() + timeout
-        while True:
-            info = self._cli(node, "cluster", "info")
-            if "cluster_state:ok" in info and "cluster_slots_ok:16384" in info:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"cluster node {node.port} not ready: {info}")
-            time.sleep(0.05)  # polling another process's state; nothing to wait on instead
+        ok = ("cluster_state:ok", "cluster_slots_ok:16384")
+        read = functools.partial(self._cli, node, "cluster", "info")
+        _poll(read, lambda info: all(w in info for w in ok), timeout, f"cluster node {node.port} not ready")
+
+    def wait_replicating(self, node: RedisServer, timeout: float = 60) -> None:
+        """Until a replica has synced with its primary: one that never did cannot take over from it."""
+        synced = ("role:master", "master_link_status:up")
+        read = functools.partial(self._cli, node, "info", "replication")
+        _poll(read, lambda info: any(w in info for w in synced), timeout, f"replica {node.port} never synced")
 
     def primary_of(self, key: str) -> RedisServer:
         """The node serving `key`'s slot now, as the live nodes see it."""

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from sandbox.processes import Azurite, ClusterUnsupported, LocalRedisCluster, RedisServer
+from sandbox.processes import Azurite, LocalRedisCluster, RedisServer
 from sandbox.scenarios import Catalogue, load_catalogue
 from sandbox.tls import SandboxTLS, make_tls
+from tests.cluster import start_cluster
 
 # Trust the sandbox CA before any test module (or a sub-folder's conftest) imports aiohttp. aiohttp builds its
 # verified SSL context once, at import, from SSL_CERT_FILE: as in production, where the variable is set before
@@ -46,10 +47,7 @@ def redis_server(sandbox_dir: Path) -> Iterator[RedisServer]:
 @pytest.fixture(scope="session")
 def redis_cluster(sandbox_dir: Path) -> Iterator[LocalRedisCluster]:
     """A local Redis Cluster, 3 primaries and 3 replicas, started once per session (AOF on)."""
-    try:
-        cluster = LocalRedisCluster(sandbox_dir / "cluster").start()
-    except ClusterUnsupported as exc:
-        pytest.skip(f"this redis-server cannot run a cluster: {exc}")
+    cluster = start_cluster(sandbox_dir / "cluster")
     yield cluster
     cluster.stop()
 

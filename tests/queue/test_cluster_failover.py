@@ -18,7 +18,8 @@ from bot.queue import JobQueue, JobRecord
 from bot.queue.connection import connect
 from bot.queue.keys import Keys
 from bot.queue.worker import JobContext
-from sandbox.processes import ClusterUnsupported, LocalRedisCluster
+from sandbox.processes import LocalRedisCluster
+from tests.cluster import start_cluster
 from tests.queue.fakes import FakeHandler
 from tests.queue.helpers import requester, target
 from tests.queue.test_worker import running
@@ -57,10 +58,7 @@ class OverlapHandler(FakeHandler):
 @pytest.fixture
 def own_cluster(tmp_path: Path) -> Iterator[LocalRedisCluster]:
     """A cluster of its own: this test kills one of its nodes."""
-    try:
-        cluster = LocalRedisCluster(tmp_path / "cluster").start()
-    except ClusterUnsupported as exc:
-        pytest.skip(f"this redis-server cannot run a cluster: {exc}")
+    cluster = start_cluster(tmp_path / "cluster")
     yield cluster
     cluster.stop()
 
