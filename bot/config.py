@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     poll_interval: float = Field(default=10.0, gt=0, le=300, validation_alias="VPNCHECK_POLL_INTERVAL")
     operation_timeout: float = Field(default=900.0, gt=0, validation_alias="VPNCHECK_OPERATION_TIMEOUT")
     log_max_bytes: int = Field(default=256 * 1024 * 1024, gt=0, validation_alias="VPNCHECK_LOG_MAX_BYTES")
+    log_wait: float = Field(default=180.0, ge=0, le=3600, validation_alias="VPNCHECK_LOG_WAIT")
     max_targets: int = Field(default=5, ge=1, le=20, validation_alias="VPNCHECK_MAX_TARGETS")
     lease_ttl: float = Field(default=30.0, gt=0, validation_alias="VPNCHECK_LEASE_TTL")
     fresh_window: float = Field(default=120.0, ge=0, validation_alias="VPNCHECK_FRESH_WINDOW")

@@ -75,6 +75,9 @@ class LogSummary(BaseModel):
     files: list[str] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     problems: list[str] = Field(default_factory=list)  # unreadable / hostile zip members, truncation...
+    # Why there is nothing (or little) to read: Azure writes no zip for this result, or one was expected but
+    # never appeared, or a healthy run's zip holds only ConnectionStats.txt.
+    note: str | None = None
 
 
 class Verdict(StrEnum):

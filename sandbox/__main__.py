@@ -30,11 +30,17 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     sb = sub.add_parser("start", help="start every local stand-in and print the settings that point at them")
     sb.add_argument("--operation-seconds", type=float, default=5.0, help="simulated troubleshoot duration")
+    sb.add_argument(
+        "--realistic", action="store_true", help="recorded timings: ~9 min per run, Retry-After: 10"
+    )
     demo = sub.add_parser(
         "demo", help="sandbox + bot + worker, play scripted /vpncheck requests, print threads"
     )
     demo.add_argument("--operation-seconds", type=float, default=1.5, help="simulated troubleshoot duration")
     demo.add_argument("--scenario", action="append", help="only these scenario targets (repeatable)")
+    demo.add_argument(
+        "--realistic", action="store_true", help="recorded timings: ~9 min per run, Retry-After: 10"
+    )
     return p
 
 
@@ -44,10 +50,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "start":
         from sandbox.runner import run_sandbox_forever
 
-        return asyncio.run(run_sandbox_forever(workdir, operation_seconds=args.operation_seconds))
+        return asyncio.run(
+            run_sandbox_forever(workdir, operation_seconds=args.operation_seconds, realistic=args.realistic)
+        )
     from sandbox.demo import run_demo
 
-    return asyncio.run(run_demo(workdir, operation_seconds=args.operation_seconds, only=args.scenario))
+    return asyncio.run(
+        run_demo(
+            workdir, operation_seconds=args.operation_seconds, only=args.scenario, realistic=args.realistic
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -4,9 +4,11 @@
                             operation_seconds=0.2) as sim:
         NetworkManagementClient(credential, subscription_id, base_url=sim.url)
 
-An accepted troubleshoot runs in the background for `operation_seconds` of the simulator's clock, then
-writes the scenario's log zip into the container named by `storagePath` (as Azure's own service identity,
-with the storage connection string) and only then reports its result, as the real service does.
+An accepted troubleshoot runs in the background for `operation_seconds` of the simulator's clock (then its
+`endTime` is taken), writes the scenario's log zip into the container named by `storagePath` (as Azure's own
+service identity, with the storage connection string), and reports its result `result_lag_seconds` later
+(real runs: ~5.5 min to endTime, polls turn 200 2–4 min after it). A `late_log` scenario writes the zip
+`late_log_seconds` after the result instead. `Timings.realistic()` plays those recorded durations.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from types import TracebackType
 from urllib.parse import urlparse
 
@@ -54,6 +57,23 @@ def _account_name(connection_string: str) -> str:
     return fields.get("AccountName", "")
 
 
+@dataclass(frozen=True)
+class Timings:
+    """How long the simulated service takes; tests keep them short, the demo can play the real ones."""
+
+    operation_seconds: float = 0.2  # request → endTime
+    result_lag_seconds: float = 0.0  # endTime → polls answer 200 (and the subscription is free)
+    start_answer_seconds: float = 0.0  # the start POST's own answer time
+    late_log_seconds: float = 0.1  # result → zip, for `late_log` scenarios
+
+    @classmethod
+    def realistic(cls) -> Timings:
+        """Recorded: ~5.5 min to endTime (unhealthy), 200 2–4 min later, ~20 s for the start's answer."""
+        return cls(
+            operation_seconds=330, result_lag_seconds=180, start_answer_seconds=20, late_log_seconds=60
+        )
+
+
 class ArmSimulator:
     def __init__(
         self,
@@ -62,17 +82,29 @@ class ArmSimulator:
         tls: SandboxTLS,
         blob_connection_string: str | None = None,
         operation_seconds: float = 0.2,
+        result_lag_seconds: float = 0.0,
+        start_answer_seconds: float = 0.0,
+        late_log_seconds: float = 0.1,
+        timings: Timings | None = None,
         clock: Clock | None = None,
         log_builder: LogBuilder | None = None,
         page_size: int = 100,
         retry_after_override: float | None = None,
         one_per_subscription: bool = True,
+        concurrent_refusal: str = "bad_request_400",
+        query_while_running: str = "accepted_202",
         audiences: tuple[str, ...] = ARM_AUDIENCES,
     ) -> None:
+        """`timings`, when given, replaces the four duration arguments."""
+        timings = timings or Timings(
+            operation_seconds, result_lag_seconds, start_answer_seconds, late_log_seconds
+        )
         self.catalogue = catalogue or load_catalogue()
         self.tls = tls
         self.blob_connection_string = blob_connection_string
-        self.operation_seconds = operation_seconds
+        self.operation_seconds = timings.operation_seconds
+        self.result_lag_seconds = timings.result_lag_seconds
+        self.late_log_seconds = timings.late_log_seconds
         self.log_builder = log_builder or _default_log_builder
         self.state = ArmState(clock or SystemClock())
         self.state.on_change = self._changed
@@ -81,6 +113,9 @@ class ArmSimulator:
             page_size=page_size,
             retry_after_override=retry_after_override,
             one_per_subscription=one_per_subscription,
+            concurrent_refusal="conflict_409" if concurrent_refusal == "conflict_409" else "bad_request_400",
+            query_while_running="last_result" if query_while_running == "last_result" else "accepted_202",
+            start_answer_seconds=timings.start_answer_seconds,
         )
         self._changed_event = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -125,6 +160,10 @@ class ArmSimulator:
     def troubleshoot_posts(self, target_name: str | None = None) -> list[RecordedRequest]:
         return self.state.troubleshoot_posts(target_name)
 
+    def runs(self, target_name: str) -> list[Operation]:
+        """Every troubleshoot run started on a target (whatever the start POST was answered)."""
+        return self.state.runs(target_name)
+
     def max_concurrent(self, subscription_id: str) -> int:
         return self.state.max_concurrent(subscription_id)
 
@@ -156,18 +195,25 @@ class ArmSimulator:
         scenario = op.target.scenario
         if scenario.never_finishes:
             return
-        await self.clock.sleep(self.operation_seconds)
-        when = self.clock.now()
-        end_time = format_azure_time(when, scenario.end_digits, salt=op.id + "end")
+        # Timed from the moment the run began (not from when this task first ran): a ManualClock moved in
+        # between still ends it. One sleep to the result keeps a ManualClock test to one `advance`.
+        done_at = op.accepted_at + timedelta(seconds=self.operation_seconds + self.result_lag_seconds)
+        await self.clock.sleep((done_at - self.clock.now()).total_seconds())
+        ended = max(self.clock.now(), done_at) - timedelta(seconds=self.result_lag_seconds)
+        end_time = format_azure_time(ended, scenario.end_digits, salt=op.id + "end")
         outcome = op.target.outcome
-        if outcome.log is not None:
-            await self._write_log(op, outcome.log, when)
+        if outcome.log is not None and not scenario.late_log:
+            await self._write_log(op, outcome.log, ended)
         result = (
             None
             if scenario.final_null
             else troubleshooting_result(self.catalogue, outcome, op.start_time, end_time)
         )
         self.state.finish(op, result, end_time)
+        if outcome.log is not None and scenario.late_log:
+            await asyncio.sleep(self.late_log_seconds)  # wall time: the bot's re-listing is wall time too
+            await self._write_log(op, outcome.log, ended)
+            self.state.on_change()
 
     async def _write_log(self, op: Operation, profile: str, when: datetime) -> None:
         if self.blob_connection_string is None:

@@ -7,6 +7,7 @@ scenarios.yaml (`undocumented_errors`), not here.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -15,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from aiohttp import web
@@ -66,6 +67,14 @@ class ArmSettings:
     page_size: int = 100  # resources per page of `GET /subscriptions/{sub}/resources`
     retry_after_override: float | None = None  # replaces every Retry-After value (0 in fast tests)
     one_per_subscription: bool = True
+    # How a second start in a busy subscription is refused. Undocumented: the start call's documented errors
+    # are 400/403/412/500, so the default is a 400 no client can recognise; `conflict_409` is the old guess.
+    concurrent_refusal: Literal["bad_request_400", "conflict_409"] = "bad_request_400"
+    # queryTroubleshootResult while the target's run is in progress: `accepted_202` is Microsoft's 2017 REST
+    # reference; `last_result` is what recordings (taken when nothing was running) showed: 200 at once.
+    query_while_running: Literal["accepted_202", "last_result"] = "accepted_202"
+    final_location: bool = True  # the final 200 of a poll still carries Location (recorded)
+    start_answer_seconds: float = 0.0  # how long the start POST takes to answer (real: ~20 s)
 
 
 class _SafeDict(dict[str, Any]):
@@ -330,13 +339,23 @@ class ArmApp:
         return {"Retry-After": _seconds(value if override is None else override)}
 
     def _injected(
-        self, target: CatalogueTarget, when: InjectOn, claims: dict[str, Any], scope: str
+        self,
+        target: CatalogueTarget,
+        when: InjectOn,
+        claims: dict[str, Any],
+        scope: str,
+        *,
+        begin: Callable[[], Operation] | None = None,
+        location_of: Callable[[Operation | None], str] | None = None,
     ) -> web.Response | None:
+        """The injected answer due now, if any. For a start, `begin` starts the run when the injection says
+        the service began one before failing, and `location_of` gives the Location header it carries."""
         inj = self.state.take_injection(target, when)
         if inj is None:
             return None
         if inj.drop is not None:
             return DROP
+        op = begin() if inj.began_run and begin is not None else None
         assert inj.status is not None
         action = ACTIONS[when]
         if when == "get":
@@ -350,6 +369,8 @@ class ArmApp:
             target_id=target.id,
         )
         extra = self._retry_after(inj.retry_after)
+        if inj.location and location_of is not None:
+            extra["Location"] = location_of(op)
         if inj.status == 401:
             return self._unauthorized(inj.code or "InvalidAuthenticationToken", message, message)
         return _error(inj.status, inj.code or "Error", message, extra=extra)
@@ -499,6 +520,15 @@ class ArmApp:
     async def start(
         self, request: web.Request, p: dict[str, str], body: Any, claims: dict[str, Any]
     ) -> web.Response:
+        """The start POST; it answers only after `start_answer_seconds` (the run begins on arrival)."""
+        answer = await self._start(request, p, body, claims)
+        if self.settings.start_answer_seconds > 0:
+            await asyncio.sleep(self.settings.start_answer_seconds)
+        return answer
+
+    async def _start(
+        self, request: web.Request, p: dict[str, str], body: Any, claims: dict[str, Any]
+    ) -> web.Response:
         watcher = self._watcher(p)
         if watcher is None:
             return self._not_found("Microsoft.Network/networkWatchers", p["nw"], p["rg"])
@@ -507,12 +537,26 @@ class ArmApp:
         target = self._target_of(body, watcher)
         if isinstance(target, web.Response):
             return target
-        injected = self._injected(target, "start", claims, watcher.id)
+        props = body.get("properties") if isinstance(body.get("properties"), dict) else {}
+        assert isinstance(props, dict)
+        storage_path = str(props.get("storagePath") or "")
+
+        def begin() -> Operation:
+            return self._begin(request, watcher, target, storage_path)
+
+        def location_of(op: Operation | None) -> str:
+            if op is not None:
+                return self._location(request, op)
+            phantom = f"{watcher.subscription_id}/providers/Microsoft.Network/locations"
+            return (
+                f"{self._base(request)}/subscriptions/{phantom}/{normalise_location(watcher.location)}"
+                f"/operationResults/{uuid.uuid4()}?api-version={request.query['api-version']}"
+            )
+
+        injected = self._injected(target, "start", claims, watcher.id, begin=begin, location_of=location_of)
         drop = injected is DROP
         if injected is not None and not drop:
             return injected
-        props = body.get("properties") if isinstance(body.get("properties"), dict) else {}
-        assert isinstance(props, dict)
         missing = [
             k for k in ("storageId", "storagePath") if not isinstance(props.get(k), str) or not props.get(k)
         ]
@@ -535,7 +579,7 @@ class ArmApp:
             re.I,
         ):
             return _invalid_id(props["storageId"], "properties.storageId")
-        if not str(props["storagePath"]).lower().startswith("https://"):
+        if not storage_path.lower().startswith("https://"):
             return _error(
                 400,
                 "InvalidStoragePath",
@@ -554,7 +598,27 @@ class ArmApp:
             )
         if self.settings.one_per_subscription and self.state.running(watcher.subscription_id) is not None:
             self.state.rejected_starts.append((watcher.subscription_id, self.state.clock.now()))
-            return self._undocumented("concurrent_operation", subscription=watcher.subscription_id)
+            key = (
+                "concurrent_operation"
+                if self.settings.concurrent_refusal == "conflict_409"
+                else "concurrent_operation_400"
+            )
+            return self._undocumented(key, subscription=watcher.subscription_id)
+        op = begin()
+        scenario = target.scenario
+        headers = {"Location": self._location(request, op)} | self._retry_after(scenario.retry_after)
+        if scenario.lro == "azure-async-operation":
+            headers["Azure-AsyncOperation"] = self._async_url(request, op)
+            headers |= self._retry_after(scenario.retry_after or 10)
+        if drop:
+            return DROP
+        # The start's x-ms-request-id is the operation id (recorded).
+        return _json(202, NULL_BODY, write=True, extra=headers | {"x-ms-request-id": op.id})
+
+    def _begin(
+        self, request: web.Request, watcher: Watcher, target: CatalogueTarget, storage_path: str
+    ) -> Operation:
+        """Start a run: from here on the subscription is busy until the run's result is in."""
         now = self.state.clock.now()
         op_id = str(uuid.uuid4())
         scenario = target.scenario
@@ -565,7 +629,7 @@ class ArmApp:
             watcher_id=watcher.id,
             region=normalise_location(watcher.location),
             api_version=request.query["api-version"],
-            storage_path=str(props["storagePath"]),
+            storage_path=storage_path,
             accepted_at=now,
             start_time=format_azure_time(
                 now + timedelta(seconds=scenario.start_skew_seconds), scenario.start_digits, salt=op_id
@@ -573,13 +637,7 @@ class ArmApp:
         )
         self.state.add(op)
         self.launch(op)
-        headers = {"Location": self._location(request, op)} | self._retry_after(scenario.retry_after)
-        if scenario.lro == "azure-async-operation":
-            headers["Azure-AsyncOperation"] = self._async_url(request, op)
-            headers |= self._retry_after(scenario.retry_after or 10)
-        if drop:
-            return DROP
-        return _json(202, NULL_BODY, write=True, extra=headers)
+        return op
 
     def _location(self, request: web.Request, op: Operation) -> str:
         return (
@@ -624,7 +682,8 @@ class ArmApp:
                 op.target.scenario.retry_after
             )
             return _json(202, NULL_BODY, extra=extra)
-        return _json(200, NULL_BODY if op.result is None else pretty_crlf(op.result))
+        final = {"Location": self._location(request, op)} if self.settings.final_location else {}
+        return _json(200, NULL_BODY if op.result is None else pretty_crlf(op.result), extra=final)
 
     async def poll_async(
         self, request: web.Request, p: dict[str, str], body: Any, claims: dict[str, Any]
@@ -652,6 +711,10 @@ class ArmApp:
         injected = self._injected(target, "query", claims, watcher.id)
         if injected is not None and injected is not DROP:
             return injected
+        running = self.state.running_on(target.id)
+        if running is not None and self.settings.query_while_running == "accepted_202":
+            # Microsoft's REST reference: 202 while a troubleshoot of the target is in progress.
+            return _json(202, NULL_BODY, write=True, extra=self._retry_after(target.scenario.retry_after))
         last = self.state.last_result(target.id)
         if last is None:
             return self._undocumented("no_previous_result", target_id=target.id)

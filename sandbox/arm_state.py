@@ -161,6 +161,19 @@ class ArmState:
             None,
         )
 
+    def running_on(self, target_id: str) -> Operation | None:
+        """The run in progress on this target, if any."""
+        wanted = target_id.rstrip("/").lower()
+        return next(
+            (op for op in self.operations.values() if op.target.id.lower() == wanted and not op.finished),
+            None,
+        )
+
+    def runs(self, target_name: str) -> list[Operation]:
+        """Every run ever started on the target named `target_name` (tests assert exactly one per job)."""
+        wanted = target_name.lower()
+        return [op for op in self.operations.values() if op.target.name.lower() == wanted]
+
     def operation(self, operation_id: str) -> Operation | None:
         return self.operations.get(operation_id.lower())
 

@@ -34,8 +34,9 @@ NULL_BODY = b"null"
 
 
 def pretty_crlf(obj: Any) -> bytes:
-    """JSON as the network resource provider writes it: two-space indent, CRLF line endings."""
-    return json.dumps(obj, indent=2).replace("\n", "\r\n").encode("utf-8")
+    """JSON as the network resource provider writes it: two-space indent, CRLF line endings, UTF-8 text
+    (the ’ in NoFault's detail arrives as UTF-8 bytes, not as an escape)."""
+    return json.dumps(obj, indent=2, ensure_ascii=False).replace("\n", "\r\n").encode("utf-8")
 
 
 def compact(obj: Any) -> bytes:
@@ -107,7 +108,7 @@ def watcher_json(watcher: Watcher) -> dict[str, Any]:
         "etag": _etag(watcher.id),
         "type": "Microsoft.Network/networkWatchers",
         "location": watcher.location,
-        "properties": {"provisioningState": "Succeeded"},
+        "properties": {"provisioningState": watcher.spec.provisioning_state},
     }
 
 

@@ -83,11 +83,16 @@ def card_thread(state: SlackState, channel_id: str) -> Thread | None:
 
 
 async def run_demo(
-    workdir: Path | None = None, *, operation_seconds: float = 1.5, only: Sequence[str] | None = None
+    workdir: Path | None = None,
+    *,
+    operation_seconds: float = 1.5,
+    only: Sequence[str] | None = None,
+    realistic: bool = False,
 ) -> int:
+    """`realistic=True` plays recorded timings (8–9 minutes a run): pick one scenario with `only`."""
     scenarios = [s for s in SCENARIOS if not only or s.target in only]
     try:
-        sandbox = Sandbox(workdir, operation_seconds=operation_seconds)
+        sandbox = Sandbox(workdir, operation_seconds=operation_seconds, realistic=realistic)
         async with sandbox:
             return await _play(sandbox, scenarios)
     except MissingTool as exc:

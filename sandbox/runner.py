@@ -20,7 +20,7 @@ from types import TracebackType
 import yaml
 from azure.storage.blob.aio import BlobServiceClient
 
-from sandbox.arm import ArmSimulator
+from sandbox.arm import ArmSimulator, Timings
 from sandbox.identity import IdentityEndpoint
 from sandbox.ports import async_wait_for_port
 from sandbox.processes import Azurite, ExternalAzurite, ExternalRedis, MissingTool, RedisServer
@@ -53,10 +53,14 @@ class Sandbox:
         redis: RedisServer | ExternalRedis | None = None,
         azurite: Azurite | ExternalAzurite | None = None,
         one_per_subscription: bool = True,
+        realistic: bool = False,
     ) -> None:
-        """`one_per_subscription=False`: overlapping troubleshoots run (and are counted) instead of 409ing."""
+        """`one_per_subscription=False`: overlapping troubleshoots run (and are counted) instead of being
+        refused. `realistic=True` plays recorded durations (a run of 8–9 minutes, `Retry-After: 10`)."""
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="vpncheck-sandbox-"))
-        self.operation_seconds = operation_seconds
+        self.timings = Timings.realistic() if realistic else Timings(operation_seconds=operation_seconds)
+        self.realistic = realistic
+        self.operation_seconds = self.timings.operation_seconds
         self.one_per_subscription = one_per_subscription
         self.signing_secret = secrets.token_hex(16)
         self.bot_token = "xoxb-sandbox-" + secrets.token_hex(8)
@@ -88,7 +92,9 @@ class Sandbox:
                 self.catalogue,
                 tls=self.tls,
                 blob_connection_string=self.azurite.connection_string,
-                operation_seconds=self.operation_seconds,
+                timings=self.timings,
+                # Fast runs: `Retry-After: 0`, so the bot's own (short) interval paces the polls.
+                retry_after_override=None if self.realistic else 0,
                 one_per_subscription=self.one_per_subscription,
             )
         )
@@ -146,7 +152,9 @@ def _print_env(env: dict[str, str]) -> None:
     print("# Ctrl-C stops every stand-in.", flush=True)
 
 
-async def run_sandbox_forever(workdir: Path | None = None, *, operation_seconds: float) -> int:
+async def run_sandbox_forever(
+    workdir: Path | None = None, *, operation_seconds: float, realistic: bool = False
+) -> int:
     """`python -m sandbox start`; VPNCHECK_SANDBOX_REDIS_URL / _AZURITE_URL use stand-ins run elsewhere
     (the Compose sandbox profile). The settings are printed and written to `<workdir>/sandbox.env`."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="vpncheck-sandbox-"))
@@ -157,6 +165,7 @@ async def run_sandbox_forever(workdir: Path | None = None, *, operation_seconds:
         async with Sandbox(
             workdir,
             operation_seconds=operation_seconds,
+            realistic=realistic,
             redis=ExternalRedis(redis_url) if redis_url else None,
             azurite=ExternalAzurite(azurite_url.rstrip("/"), tls) if azurite_url else None,
         ) as sandbox:

@@ -53,6 +53,8 @@ class Injection(_Model):
     retry_after: float | None = None
     times: int | None = None
     drop: Literal["after_accept"] | None = None
+    location: bool = False  # the error answer carries a Location header (seen on a real 500 to the start)
+    began_run: bool = False  # the run was started before the error was answered
 
     @model_validator(mode="after")
     def _status_or_drop(self) -> Injection:
@@ -60,6 +62,8 @@ class Injection(_Model):
             raise ValueError("an injection has either a status or drop: after_accept")
         if self.drop is not None and self.when != "start":
             raise ValueError("drop: after_accept only applies to the start POST")
+        if (self.location or self.began_run) and self.when != "start":
+            raise ValueError("location / began_run only apply to the start POST")
         return self
 
 
@@ -70,13 +74,14 @@ class ScenarioSpec(_Model):
     faults: tuple[str, ...] | None = None
     log: str | None = None
     blob_layout: str = "default"
-    start_skew_seconds: float = 0.0
+    start_skew_seconds: float = -2.0  # recorded: startTime can precede the request
     start_digits: Literal[3, 7] = 7
     end_digits: Literal[3, 7] = 3
     final_null: bool = False
     never_finishes: bool = False
+    late_log: bool = False  # the zip lands `late_log_seconds` after the result (recorded behaviour)
     lro: Literal["location", "azure-async-operation"] = "location"
-    retry_after: float | None = None
+    retry_after: float | None = 10.0  # recorded on every 202; null: absent (as stripped recordings show)
     inject: tuple[Injection, ...] = ()
 
 
@@ -95,6 +100,7 @@ class WatcherSpec(_Model):
     name: str
     resource_group: str
     location: str
+    provisioning_state: str = "Succeeded"
 
 
 class GatewaySpec(_Model):
@@ -257,6 +263,7 @@ class Catalogue(_Model):
             problems += [f"defaults: unknown fault {k}" for k in outcome.faults if k not in self.faults]
         for key in (
             "concurrent_operation",
+            "concurrent_operation_400",
             "no_previous_result",
             "unsupported_target",
             "region_mismatch",
@@ -323,11 +330,12 @@ class Catalogue(_Model):
         return tuple(Watcher(sub.id, w) for w in sub.network_watchers) if sub else ()
 
     def watcher_for(self, subscription_id: str, location: str) -> Watcher | None:
-        """The watcher of a region, found as the CLI does: first whose location matches."""
+        """The watcher of a region: the first whose location matches, a succeeded one if there is one."""
         loc = normalise_location(location)
-        return next(
-            (w for w in self.watchers(subscription_id) if normalise_location(w.location) == loc), None
-        )
+        found = [w for w in self.watchers(subscription_id) if normalise_location(w.location) == loc]
+        ok = [w for w in found if w.spec.provisioning_state == "Succeeded"]
+        chosen = ok or found
+        return chosen[0] if chosen else None
 
     def fault(self, key: str) -> FaultSpec:
         return self.faults[key]

@@ -55,6 +55,7 @@ class CheckEngine:
         retry: RetrySettings | None = None,
         inventory_ttl: float = 60.0,
         log_clock_skew: float = 120.0,
+        log_wait: float = 180.0,
     ) -> None:
         """`policy` tunes retries and waits (tests shrink them); the explicit timings override it."""
         self._clients = AzureClients(
@@ -75,6 +76,7 @@ class CheckEngine:
         self._storage_container_url = storage_container_url.rstrip("/")
         self._log_max_bytes = log_max_bytes
         self._log_clock_skew = log_clock_skew
+        self._log_wait = log_wait
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CheckEngine:
@@ -87,6 +89,7 @@ class CheckEngine:
             poll_interval=settings.poll_interval,
             operation_timeout=settings.operation_timeout,
             log_max_bytes=settings.log_max_bytes,
+            log_wait=settings.log_wait,
         )
 
     @property
@@ -95,7 +98,9 @@ class CheckEngine:
 
     def _logstore(self) -> LogStore:
         container = self._clients.container(self._storage_container_url)
-        return LogStore(container, max_bytes=self._log_max_bytes, skew=self._log_clock_skew)
+        return LogStore(
+            container, max_bytes=self._log_max_bytes, skew=self._log_clock_skew, wait=self._log_wait
+        )
 
     async def resolve(self, query: str) -> Target | Report:
         """A supported target, or a REJECTED / FAILED report saying why (never calls troubleshoot)."""
@@ -174,11 +179,12 @@ class CheckEngine:
             known_names=await self._resolver.inventory.names(),
         )
         verdict = verdict_for(result.code, result.faults)
-        message = None
+        notes = [done.note] if done.note else []
         if verdict is Verdict.UNKNOWN:
-            message = (
+            notes.append(
                 f"Azure answered with code {result.code!r}, which vpncheck does not interpret; shown as sent."
             )
+        message = " ".join(notes) or None
         return Report(
             query=query,
             target=target,

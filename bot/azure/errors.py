@@ -77,7 +77,11 @@ def missing_action(message: str) -> str | None:
 def retry_after(exc: AzureError, *, now: float | None = None) -> float | None:
     """Seconds the server asked us to wait (`Retry-After`: delta-seconds or an HTTP date)."""
     response = getattr(exc, "response", None)
-    raw = response.headers.get("Retry-After") if response is not None else None
+    return parse_retry_after(response.headers.get("Retry-After") if response is not None else None, now=now)
+
+
+def parse_retry_after(raw: str | None, *, now: float | None = None) -> float | None:
+    """A `Retry-After` value in seconds (delta-seconds or an HTTP date); None when absent or unreadable."""
     if not raw:
         return None
     try:

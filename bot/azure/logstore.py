@@ -4,7 +4,11 @@ Azure does not document the blob name, so it is never guessed: the zip is a `.zi
 operation (with some clock skew allowed). A blob whose name contains the target's name is preferred; one that
 names another known gateway or connection is never taken (several subscriptions may share the container and
 run at the same time); among the rest, the one written closest to the operation's end wins. Several faults
-write no zip at all; that is not an error.
+write no zip at all; that is not an error, and the report says so.
+
+The zip may land after Azure reports the run done (recorded), so when one is expected (or its absence is
+not documented) the container is listed again with doubling waits for a bounded time (`wait`) before the
+report says the logs are missing.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +28,7 @@ from azure.storage.blob.aio import ContainerClient
 
 from bot.azure import errors
 from bot.logs import analyse_zip
-from bot.models import Fault, LogSummary
+from bot.models import NO_FAULT, Fault, LogSummary
 from bot.ops import metrics
 
 # Fault types whose run writes a zip (Log column "Yes" in Microsoft's fault tables).
@@ -40,6 +45,21 @@ FAULTS_WITH_LOGS = frozenset(
         "wfpparse error",
     }
 )
+# Fault types documented as writing no zip (Log column "No").
+FAULTS_WITHOUT_LOGS = frozenset(
+    {
+        "gatewaynotfound",
+        "plannedmaintenance",
+        "userdrivenupdate",
+        "vipunresponsive",
+        "platforminactive",
+        "servicenotrunning",
+        "noconnectionsfoundforgateway",
+        "connectionentitynotfound",
+        "connectionismarkeddisconnected",
+    }
+)
+HEALTHY_ONLY_FILE = "connectionstats.txt"
 _READER_ROLE = "Storage Blob Data Reader"
 
 
@@ -98,13 +118,50 @@ def expects_logs(faults: Sequence[Fault]) -> bool:
     return any(f.id.lower() in FAULTS_WITH_LOGS for f in faults)
 
 
+def _real(faults: Sequence[Fault]) -> list[Fault]:
+    """The faults beside any NoFault entry (an active-active gateway reports one per instance)."""
+    return [f for f in faults if f.id.lower() != NO_FAULT] or list(faults)
+
+
+def writes_no_logs(faults: Sequence[Fault]) -> bool:
+    """Microsoft's tables say no zip is written for these faults (and at least one fault is given)."""
+    real = _real(faults)
+    return bool(real) and all(f.id.lower() in FAULTS_WITHOUT_LOGS for f in real)
+
+
+def no_logs_note(faults: Sequence[Fault]) -> str:
+    ids = ", ".join(dict.fromkeys(f.id for f in _real(faults)))
+    return f"Azure writes no log zip for this result ({ids}: Microsoft's fault table lists no logs)."
+
+
+def missing_logs_note(faults: Sequence[Fault], waited: float) -> str:
+    if expects_logs(faults):
+        return (
+            f"Azure should have written a log zip for this result, but none appeared in the container within "
+            f"{waited:.0f} s of the result. Look in the storage account later, or run the check again."
+        )
+    ids = ", ".join(dict.fromkeys(f.id for f in faults)) or "this result"
+    return f"No log zip appeared within {waited:.0f} s; whether Azure writes one for {ids} is not documented."
+
+
+def healthy_only_note(files: Sequence[str]) -> str | None:
+    """A healthy run's zip holds only ConnectionStats.txt (documented): say there are no IKE logs to read."""
+    if [f.rsplit("/", 1)[-1].lower() for f in files] == [HEALTHY_ONLY_FILE]:
+        return "For a healthy result Azure writes only ConnectionStats.txt: there are no IKE logs to read."
+    return None
+
+
 class LogStore:
     """Reads the container the troubleshoot's storagePath names (`AZURE_STORAGE_CONTAINER_URL`)."""
 
-    def __init__(self, container: ContainerClient, *, max_bytes: int, skew: float = 120.0) -> None:
+    def __init__(
+        self, container: ContainerClient, *, max_bytes: int, skew: float = 120.0, wait: float = 0.0
+    ) -> None:
         self._container = container
         self._max_bytes = max_bytes
         self._skew = skew
+        self._wait = wait  # longest wait for a zip that is late
+        self._first_delay = min(5.0, max(wait / 16, 0.01))
 
     async def list_zips(self) -> list[LogBlob]:
         found: list[LogBlob] = []
@@ -136,14 +193,21 @@ class LogStore:
                 blob = await self.find(
                     since=since, until=until, target_name=target_name, known_names=known_names
                 )
+                waited = 0.0
+                delay = self._first_delay
+                while blob is None and not writes_no_logs(faults) and waited < self._wait:
+                    step = min(delay, self._wait - waited)
+                    await asyncio.sleep(step)
+                    waited += step
+                    delay *= 2
+                    blob = await self.find(
+                        since=since, until=time.time(), target_name=target_name, known_names=known_names
+                    )
         except AzureError as exc:
             return LogSummary(problems=[self._storage_problem(exc, "listing the log container")])
         if blob is None:
-            if expects_logs(faults):
-                return LogSummary(
-                    problems=["Azure wrote no log zip for this run (or it could not be found)."]
-                )
-            return LogSummary()
+            note = no_logs_note(faults) if writes_no_logs(faults) else missing_logs_note(faults, waited)
+            return LogSummary(note=note)
         fd, path = tempfile.mkstemp(prefix="vpncheck-", suffix=".zip")
         try:
             with os.fdopen(fd, "wb") as sink, metrics.LOG_SECONDS.labels("download").time():
@@ -158,7 +222,7 @@ class LogStore:
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(path)
-        return summary.model_copy(update={"blob_name": blob.name})
+        return summary.model_copy(update={"blob_name": blob.name, "note": healthy_only_note(summary.files)})
 
     async def fetch(self, blob_name: str) -> bytes:
         """The zip's bytes (for the Slack "Logs" button); raises LogTooLarge / AzureError / ValueError."""

@@ -28,7 +28,7 @@ from bot.azure.ids import (
     parse_resource_id,
 )
 from bot.azure.reports import failed, rejected
-from bot.azure.support import connection_problem, gateway_problem
+from bot.azure.support import connection_problem, gateway_problem, unsupported_resource
 from bot.azure.watcher import WatcherDirectory, no_watcher_message
 from bot.models import Report, Target, TargetKind
 from bot.ops.logging import get_logger
@@ -149,6 +149,9 @@ class TargetResolver:
             return rejected(query, _USAGE)
         text = self._aliases.get(text.lower(), text)
         if looks_like_arm_id(text):
+            unsupported = unsupported_resource(text)
+            if unsupported is not None:
+                return rejected(query, f"`{text.rstrip('/').rsplit('/', 1)[-1]}` is {unsupported}.")
             rid = parse_resource_id(text)
             if rid is None:
                 return rejected(query, f"`{text}` is not the id of a VPN gateway or connection. {_USAGE}")

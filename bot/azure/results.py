@@ -66,8 +66,11 @@ def parse_result(raw: Any) -> TroubleshootResult | None:
 
 
 def verdict_for(code: str | None, faults: list[Fault]) -> Verdict:
+    """`Degraded` (a documented code beside Healthy / UnHealthy) is a warning: working, but not fully."""
     real = [f for f in faults if f.id.lower() != NO_FAULT]
     known = (code or "").lower()
+    if known == "degraded":
+        return Verdict.WARNING
     if known in ("healthy", "unhealthy") and real and all(f.id.lower() in WARNING_FAULTS for f in real):
         return Verdict.WARNING
     if known == "healthy":

@@ -5,6 +5,66 @@ From Microsoft's support table: VPN gateways that are route-based, and IPsec / V
 
 from __future__ import annotations
 
+import re
+
+_VWAN_LOOK = (
+    "look at the hub's VPN gateway in the portal instead (Virtual WAN → Hubs → VPN (Site to site): each "
+    "connection's status), and at its diagnostic logs (IKE and tunnel) and metrics in Azure Monitor"
+)
+# Resource types people paste that VPN troubleshoot does not take: (type chain, lower-cased) → what and where.
+_UNSUPPORTED: dict[str, str] = {
+    "microsoft.network/vpngateways": (
+        "a Virtual WAN VPN gateway (Microsoft.Network/vpnGateways); Network Watcher VPN troubleshoot "
+        f"checks only virtual network gateways and their connections, not Virtual WAN: {_VWAN_LOOK}"
+    ),
+    "microsoft.network/vpngateways/vpnconnections": (
+        "a Virtual WAN VPN connection (Microsoft.Network/vpnGateways/vpnConnections); Network Watcher VPN "
+        "troubleshoot checks only virtual network gateways and their connections, not Virtual WAN: "
+        + _VWAN_LOOK
+    ),
+    "microsoft.network/p2svpngateways": (
+        "a Virtual WAN point-to-site gateway (Microsoft.Network/p2sVpnGateways); VPN troubleshoot supports "
+        "neither Virtual WAN nor point-to-site: look at the hub's User VPN page and its diagnostic logs"
+    ),
+    "microsoft.network/virtualhubs": (
+        "a Virtual WAN hub (Microsoft.Network/virtualHubs); VPN troubleshoot does not support Virtual WAN: "
+        + _VWAN_LOOK
+    ),
+    "microsoft.network/virtualwans": (
+        "a Virtual WAN (Microsoft.Network/virtualWans); VPN troubleshoot does not support Virtual WAN: "
+        + _VWAN_LOOK
+    ),
+    "microsoft.network/localnetworkgateways": (
+        "a local network gateway (Microsoft.Network/localNetworkGateways), Azure's description of the "
+        "on-premises side: check the connection that uses it, or its virtual network gateway"
+    ),
+    "microsoft.network/expressroutecircuits": (
+        "an ExpressRoute circuit; VPN troubleshoot does not support ExpressRoute: use the circuit's "
+        "'Diagnose and solve problems' page in the portal"
+    ),
+    "microsoft.network/expressroutegateways": (
+        "a Virtual WAN ExpressRoute gateway; VPN troubleshoot supports neither ExpressRoute nor Virtual WAN: "
+        "use the circuit's 'Diagnose and solve problems' page in the portal"
+    ),
+}
+_TYPE_CHAIN = re.compile(r"/providers/(?P<ns>[^/]+)/(?P<rest>.+)$", re.IGNORECASE)
+
+
+def type_chain(resource_id: str) -> str | None:
+    """`microsoft.network/vpngateways/vpnconnections` for a child id (every other segment is a type)."""
+    m = _TYPE_CHAIN.search(resource_id.strip().rstrip("/"))
+    if m is None:
+        return None
+    parts = m["rest"].split("/")
+    return "/".join([m["ns"], *parts[0::2]]).lower()
+
+
+def unsupported_resource(resource_id: str) -> str | None:
+    """What the id names and where to look instead, for the types people paste that are not targets."""
+    chain = type_chain(resource_id)
+    return _UNSUPPORTED.get(chain) if chain else None
+
+
 SUPPORTED_CONNECTION_TYPES = frozenset({"ipsec", "vnet2vnet"})
 
 

@@ -2,15 +2,20 @@
 
 - The start POST is sent without azure-core's retry policy (which retries POSTs on 500/503/504 and on any
   `Retry-After`): a blind retry could launch a second operation, and Azure allows one per subscription.
-- After an ambiguous start failure (5xx or a connection lost after sending) the last result is asked for
-  (`queryTroubleshootResult`) before any new start, and a 409 then is taken as our own run still going.
+- A start answered with an error whose meaning is not known for sure (any 5xx, a 4xx other than the ones
+  with a documented meaning, or a connection lost after sending) may or may not have begun a run: a real
+  500 came with a `Location`, and the refusal of a concurrent run is undocumented. So the last result is
+  asked for (`queryTroubleshootResult`) before any new start. Microsoft documents that query as answering
+  202 while a run is in progress: that means "wait and ask again" (at the `Retry-After` it sends), never
+  "nothing is running". Only a result older than our request, or none, lets a new start go out.
 - A checkpoint marked "starting" is saved before every start POST (and fails, ending the run, when the worker
   no longer owns the job), and the poller's continuation token (the operation's Location) right after Azure
   accepts. A restarted worker resumes polling that operation instead of starting another; one that finds
   "starting" without a token cannot know whether Azure got the POST, so it treats the start as ambiguous
   (asks for the last result first, and takes a 409 as its own run still going).
-- Polls use a deliberate interval: Azure sends `202` + `null` + Location, often without `Retry-After`, and the
-  SDK's default would then wait 30 s between polls.
+- Polls wait as Azure asks: it sends `202` + `null` + Location with `Retry-After: 10` on the start's answer
+  and on every poll (recorded; some test recorders strip the header). Our own interval is the fallback when
+  the header is absent (the SDK's default would then be 30 s); a server value is capped at `poll_max_delay`.
 """
 
 from __future__ import annotations
@@ -53,6 +58,18 @@ Progress = Callable[[str], Awaitable[None]]
 SaveCheckpoint = Callable[[dict[str, str]], Awaitable[None]]
 
 _CONFLICT_CODE = re.compile(r"inprogress|conflict|concurrent|alreadyrunning", re.IGNORECASE)
+# 400 codes that say what is wrong with our request (ARM's own validation): retrying cannot help.
+_PERMANENT_400_CODES = frozenset(
+    {
+        "invalidrequestformat",
+        "linkedinvalidpropertyid",
+        "invalidstoragepath",
+        "missingapiversionparameter",
+        "invalidapiversionparameter",
+        "invalidresourcereference",
+        "networkwatchercountlimitreached",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,14 @@ class TroubleshootPolicy:
 class Completed:
     result: TroubleshootResult | None  # None: Azure's final answer was `200` with body `null`
     started_at: float
+    note: str | None = None  # e.g. the result came from a run whose start Azure answered with an error
+
+
+@dataclass(frozen=True)
+class InProgress:
+    """queryTroubleshootResult answered 202: a run on the target is in progress."""
+
+    retry_after: float | None
 
 
 @dataclass(frozen=True)
@@ -110,9 +135,35 @@ def _raw_json(pipeline_response: PipelineResponse[Any, Any], _deserialized: Any,
     return pipeline_response.http_response.json()
 
 
+def _status_and_json(
+    pipeline_response: PipelineResponse[Any, Any], _deserialized: Any, _headers: Any
+) -> tuple[int, Any, float | None]:
+    """(HTTP status, Azure's JSON or None, Retry-After) of a call made without polling."""
+    response = pipeline_response.http_response
+    text = response.text()
+    body = response.json() if text and text.strip() else None
+    return response.status_code, body, errors.parse_retry_after(response.headers.get("Retry-After"))
+
+
 def is_conflict(exc: AzureError) -> bool:
     err = errors.arm_error(exc)
     return err.status == 409 or bool(err.code and _CONFLICT_CODE.search(err.code))
+
+
+def is_refusal(exc: AzureError) -> bool:
+    """A start error with a known meaning that says nothing was started and retrying cannot help."""
+    err = errors.arm_error(exc)
+    if err.status in (401, 403, 404):
+        return True
+    return err.status == 400 and (err.code or "").lower() in _PERMANENT_400_CODES
+
+
+def start_error_words(exc: AzureError) -> str:
+    err = errors.arm_error(exc)
+    if err.status is None:
+        return f"lost the connection after sending it ({err.message})"
+    said = f" {err.code}" if err.code else ""
+    return f"answered {err.status}{said}" + (f" ({err.message})" if err.message else "")
 
 
 def is_fresh(result: TroubleshootResult, since: float, skew: float) -> bool:
@@ -146,6 +197,8 @@ class TroubleshootOperation:
         self._progress_cb = progress
         self._started_at: float | None = None
         self._starting_since: float | None = None  # a "starting" checkpoint is saved with this time
+        self._start_unknown: str | None = None  # what Azure answered to a start whose outcome is unknown
+        self._seen_in_progress = False  # queryTroubleshootResult answered 202 at least once
 
     async def run(self, checkpoint: Mapping[str, str] | None = None) -> Outcome:
         token, started_at = self._usable_checkpoint(checkpoint)
@@ -211,10 +264,10 @@ class TroubleshootOperation:
 
     async def _start_and_poll(self, *, ambiguous_since: float | None) -> Outcome:
         p = self._policy
-        conflicts = throttles = transients = 0
+        conflicts = throttles = uncertain = 0
         while True:
             if ambiguous_since is not None:
-                found = await self._fresh_result(ambiguous_since)
+                found = await self._settle(ambiguous_since)
                 if found is not None:
                     return found
             requested_at = time.time()
@@ -244,21 +297,34 @@ class TroubleshootOperation:
                     throttles += 1
                     await self._wait_throttled(exc)
                     continue
-                if errors.is_transient(exc) and transients < p.transient_retries:
-                    transients += 1
-                    if errors.may_have_reached_azure(exc):
-                        ambiguous_since = requested_at if ambiguous_since is None else ambiguous_since
-                        log.warning("start_ambiguous", target=self._target.id, error=str(exc))
-                    await asyncio.sleep(p.transient_wait)
-                    continue
-                return self._failed(
-                    errors.describe(
-                        exc, doing="starting the troubleshoot", needed_action=errors.TROUBLESHOOT_ACTION
+                if is_refusal(exc):
+                    return self._failed(
+                        errors.describe(
+                            exc, doing="starting the troubleshoot", needed_action=errors.TROUBLESHOOT_ACTION
+                        )
                     )
-                )
+                # Unknown meaning: a run may have begun (a real 500 came with a Location), or the answer may
+                # be an unrecognised "busy". Ask for the result before anything else; never start blind.
+                uncertain += 1
+                # Anything but a connection that never opened got an answer (or lost one) from Azure.
+                if errors.may_have_reached_azure(exc) or errors.status_of(exc) is not None:
+                    self._start_unknown = start_error_words(exc)
+                    ambiguous_since = requested_at if ambiguous_since is None else ambiguous_since
+                    log.warning("start_ambiguous", target=self._target.id, error=str(exc))
+                if uncertain > p.transient_retries:
+                    return self._failed(self._unknown_start_message(exc, uncertain))
+                client_error = 400 <= (errors.status_of(exc) or 0) < 500
+                if client_error:
+                    await self._say(
+                        f"Azure {start_error_words(exc)} to the start; asking for the result before trying "
+                        f"again in {p.conflict_wait:.0f}s ({uncertain}/{p.transient_retries})."
+                    )
+                await asyncio.sleep(p.conflict_wait if client_error else p.transient_wait)
+                continue  # the loop asks for the result first
             self._started_at = requested_at
+            self._start_unknown = None  # Azure accepted a start: it was not running one of ours before
             await self._checkpoint(token, requested_at)
-            await self._say("Azure accepted the troubleshoot; it usually takes 2–4 minutes.")
+            await self._say("Azure accepted the troubleshoot; a run usually takes 3–9 minutes.")
             try:
                 return await self._poll(token, requested_at)
             except _Restart:
@@ -325,7 +391,7 @@ class TroubleshootOperation:
                 if is_conflict(exc):
                     raise _Restart from exc
                 if status == 404:
-                    found = await self._fresh_result(started_at)
+                    found = await self._settle(started_at)
                     if found is not None:
                         return found
                 doing = "waiting for the troubleshoot result"
@@ -334,38 +400,63 @@ class TroubleshootOperation:
                 )
             result = parse_result(raw)
             if result is None:  # `200` + `null`: the stored last result may still have it
-                found = await self._fresh_result(started_at)
+                found = await self._settle(started_at)
                 if found is not None:
                     return found
             return Completed(result, started_at)
 
     # --- after an ambiguous start ----------------------------------------------------------------
 
-    async def _fresh_result(self, since: float) -> Completed | None:
-        """The target's last result if it can be from a run we started at `since`, else None."""
+    async def _query(self) -> TroubleshootResult | InProgress | None:
+        """The target's last result, InProgress when Azure answers 202, None when there is none to read."""
         try:
             poller = await self._ops.begin_get_troubleshooting_result(
                 self._watcher.resource_group,
                 self._watcher.name,
                 QueryTroubleshootingParameters(target_resource_id=self._target.id),
-                polling=self._polling(),
-                cls=_raw_json,
+                polling=False,  # a 202 here is an answer ("in progress"), not an operation to poll
+                cls=_status_and_json,
             )
-            raw = await poller.result()
+            status, raw, retry_after = cast(tuple[int, Any, float | None], await poller.result())
         except AzureError as exc:
             log.info("query_result_unavailable", target=self._target.id, error=str(exc))
             return None
-        result = parse_result(raw)
-        if result is None or not is_fresh(result, since, self._policy.fresh_skew):
+        if status == 202:
+            return InProgress(retry_after)
+        return parse_result(raw)
+
+    async def _settle(self, since: float) -> Completed | None:
+        """Our run's result if it can be had: waits while Azure says a run on the target is in progress.
+
+        None means no run of ours is going (no result, or only one older than `since`): a start may go out.
+        """
+        said = False
+        while True:
+            answer = await self._query()
+            if not isinstance(answer, InProgress):
+                break
+            self._seen_in_progress = True
+            if not said:
+                said = True
+                await self._say("Azure says a troubleshoot of this target is in progress; waiting for it.")
+            delay = answer.retry_after or self._policy.poll_interval
+            await asyncio.sleep(min(max(delay, 0.0), self._policy.poll_max_delay))
+        if answer is None or not is_fresh(answer, since, self._policy.fresh_skew):
             return None
         self._started_at = since
-        return Completed(result, since)
+        note = None
+        if self._start_unknown is not None:
+            note = (
+                f"Azure {self._start_unknown} when asked to start, but a troubleshoot had begun: "
+                "this result is from that run."
+            )
+        return Completed(answer, since, note)
 
     async def _await_fresh(self, since: float, within: float) -> Completed | None:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             await asyncio.sleep(self._policy.poll_interval)
-            found = await self._fresh_result(since)
+            found = await self._settle(since)
             if found is not None:
                 return found
         return None
@@ -402,8 +493,36 @@ class TroubleshootOperation:
             f"Gave up after {attempts} attempts; try again in a few minutes.{said}"
         )
 
+    def _unknown_start_message(self, exc: AzureError, attempts: int) -> str:
+        return (
+            f"Azure {start_error_words(exc)} when asked to start the troubleshoot, {attempts} times. "
+            f"{self._unknown_outcome()}"
+        )
+
+    def _unknown_outcome(self) -> str:
+        return (
+            "Whether a troubleshoot began is unknown: Azure did not say, and asking for the last result "
+            "showed no run of ours. Wait about 10 minutes before running it again (Azure runs one "
+            "troubleshoot per subscription at a time and refuses a second)."
+        )
+
     def _timed_out(self) -> Failure:
         minutes = self._policy.operation_timeout / 60
+        if self._seen_in_progress:
+            return Failure(
+                Verdict.TIMED_OUT,
+                f"Azure still reported a troubleshoot of this target in progress after {minutes:.0f} min "
+                "(one started earlier, by vpncheck or someone else, or ours after an unclear answer to the "
+                "start). Wait about 10 minutes before running it again.",
+                self._started_at,
+            )
+        if self._start_unknown is not None:
+            return Failure(
+                Verdict.TIMED_OUT,
+                f"No result within {minutes:.0f} min. Azure {self._start_unknown} when asked to start: "
+                + self._unknown_outcome(),
+                self._started_at,
+            )
         if self._started_at is None:
             message = (
                 f"Timed out after {minutes:.0f} min without Azure accepting the troubleshoot. "

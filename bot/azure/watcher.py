@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import Enum
 
 from bot.azure.clients import AzureClients
 from bot.azure.ids import resource_group_of
@@ -29,13 +30,17 @@ def normalise_region(region: str) -> str:
     return re.sub(r"[\s_-]+", "", region).lower()
 
 
+# Provisioning states from best to worst; unknown states rank after these, and in listing order among equals.
+_STATE_RANK = {"succeeded": 0, "": 1, "updating": 2, "creating": 3, "deleting": 5, "failed": 6}
+
+
 def pick_watcher(watchers: Iterable[WatcherRef], region: str) -> WatcherRef | None:
-    """The first watcher in the region, preferring one whose deployment succeeded."""
+    """The healthiest watcher of the region (Succeeded first), the first listed among equals."""
     wanted = normalise_region(region)
     matching = [w for w in watchers if normalise_region(w.location) == wanted]
-    healthy = [w for w in matching if (w.provisioning_state or "Succeeded").lower() == "succeeded"]
-    chosen = healthy or matching
-    return chosen[0] if chosen else None
+    if not matching:
+        return None
+    return min(matching, key=lambda w: _STATE_RANK.get((w.provisioning_state or "").lower(), 4))
 
 
 def no_watcher_message(region: str, subscription_id: str) -> str:
@@ -79,8 +84,8 @@ class WatcherDirectory:
 
 
 def _provisioning_state(watcher: object) -> str | None:
-    try:
-        state = getattr(watcher, "provisioning_state", None)
-    except AttributeError:
+    """The wire value ("Succeeded"): str() of the SDK's enum is "ProvisioningState.SUCCEEDED"."""
+    state = getattr(watcher, "provisioning_state", None)
+    if not state:
         return None
-    return str(state) if state else None
+    return str(state.value) if isinstance(state, Enum) else str(state)

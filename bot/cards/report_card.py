@@ -108,6 +108,8 @@ def _summary(report: Report) -> str:
     line = " — ".join(parts)
     if report.message:
         line = f"{line}\n{escape_mrkdwn(report.message)}" if line else escape_mrkdwn(report.message)
+    if logs is not None and logs.note:
+        line += f"\n📄 {escape_mrkdwn(logs.note)}"
     if report.start_time or report.end_time:
         line += f"\nAzure ran it from {code(report.start_time or '?')} to {code(report.end_time or '?')}"
     return line.strip() or escape_mrkdwn(verdict_title(report))

@@ -89,6 +89,8 @@ def render_text(report: Report) -> str:
                 lines.append(f"      Fix: {finding.fix}")
             lines += [f"      | {line}" for line in finding.evidence[:3]]
         lines += [f"  ! {problem}" for problem in logs.problems]
+        if logs.note:
+            lines += ["", f"Logs: {logs.note}"]
     if report.started_at and report.finished_at:
         lines += ["", f"Took {format_duration(report.finished_at - report.started_at)}."]
     return "\n".join(lines)

@@ -11,14 +11,20 @@ from bot.config import Role, Settings, SettingsError, load_settings
 
 
 def _settings(role: Role) -> Settings:
+    """Settings for `role`, with logging configured from them: every log line goes to stderr, so stdout
+    carries only what the command prints (e.g. `check --json` stays one JSON document for `jq`)."""
+    from bot.ops.logging import configure_logging
+
     try:
-        return load_settings(role)
+        settings = load_settings(role)
     except SettingsError as exc:
         print(f"vpncheck {role}: invalid settings:", file=sys.stderr)
         for line in str(exc).splitlines():
             print(f"  {line}", file=sys.stderr)
         print("See .env.example for every setting.", file=sys.stderr)
         raise SystemExit(2) from None
+    configure_logging(settings.log_level, settings.log_format, stream=sys.stderr)
+    return settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,6 +79,9 @@ def _run(args: argparse.Namespace) -> int:
         return asyncio.run(run_audit(_settings("audit"), limit=args.limit))
     if cmd == "healthcheck":
         from bot.cli.status import run_healthcheck
+        from bot.ops.logging import configure_logging
+
+        configure_logging(stream=sys.stderr)  # no settings needed; logs still never reach stdout
 
         return run_healthcheck()
     raise AssertionError(cmd)

@@ -63,6 +63,7 @@ class AzureStack:
             "operation_timeout": 20.0,
             "policy": FAST_POLICY,
             "retry": FAST_RETRY,
+            "log_wait": 5.0,  # a late zip lands 0.1 s after the result (the simulator's late_log_seconds)
         }
         kwargs.update(overrides)
         engine = CheckEngine(**kwargs)

@@ -90,7 +90,7 @@ def test_result_keeps_azure_values_verbatim() -> None:
     assert result.code == "Degraded"
     assert result.faults[0].id == "BgpPeeringDown"
     assert result.faults[0].actions[0].action_uri == "https://x"
-    assert verdict_for(result.code, result.faults) is Verdict.UNKNOWN
+    assert verdict_for(result.code, result.faults) is Verdict.WARNING  # Degraded: documented, a warning
 
 
 def test_verdicts() -> None:
@@ -102,7 +102,9 @@ def test_verdicts() -> None:
     assert verdict_for("UnHealthy", f("NoConnectionsFoundForGateway")) is Verdict.WARNING
     assert verdict_for("UnHealthy", f("ConnectionsNotConnected", "NoFault")) is Verdict.WARNING
     assert verdict_for("UnHealthy", f("ConnectionsNotConnected", "PeerReachability")) is Verdict.UNHEALTHY
-    assert verdict_for("Degraded", f("NoFault")) is Verdict.UNKNOWN
+    assert verdict_for("Degraded", f("NoFault")) is Verdict.WARNING
+    assert verdict_for("Degraded", f("VipUnResponsive", "NoFault")) is Verdict.WARNING
+    assert verdict_for("Sideways", f("NoFault")) is Verdict.UNKNOWN
     assert verdict_for(None, []) is Verdict.UNKNOWN
 
 

@@ -136,3 +136,32 @@ async def test_rejections_say_why(engine: CheckEngine, shared: AzureStack, query
     assert isinstance(report, Report) and report.verdict is Verdict.REJECTED, report
     assert needle in (report.message or ""), report.message
     assert shared.arm.troubleshoot_posts() == []
+
+
+_SUB = PROD_GW.subscription_id
+_NET = f"/subscriptions/{_SUB}/resourceGroups/rg-vwan/providers/Microsoft.Network"
+
+
+@pytest.mark.parametrize(
+    ("query", "named", "instead"),
+    [
+        (f"{_NET}/vpnGateways/hub-weu-vpngw", "Virtual WAN VPN gateway", "Virtual WAN → Hubs"),
+        (
+            f"{_NET}/vpnGateways/hub-weu-vpngw/vpnConnections/branch-1",
+            "Virtual WAN VPN connection",
+            "Virtual WAN → Hubs",
+        ),
+        (f"{_NET}/virtualHubs/hub-weu", "Virtual WAN hub", "Virtual WAN → Hubs"),
+        (f"{_NET}/localNetworkGateways/lng-dublin", "local network gateway", "check the connection"),
+    ],
+)
+async def test_virtual_wan_and_other_lookalikes_are_refused_by_name(
+    engine: CheckEngine, shared: AzureStack, query: str, named: str, instead: str
+) -> None:
+    seen = len(shared.arm.requests)
+    report = await engine.resolve(query)
+    assert isinstance(report, Report) and report.verdict is Verdict.REJECTED
+    message = report.message or ""
+    assert named in message and instead in message
+    assert "not the id of a VPN gateway or connection" not in message  # the old, misleading answer
+    assert shared.arm.requests[seen:] == []  # refused before any Azure call

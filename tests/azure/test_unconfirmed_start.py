@@ -49,33 +49,57 @@ async def _first_run_dies(stack: AzureStack, name: str, die_on: str) -> tuple[Ta
     return target, dying
 
 
+@pytest.mark.parametrize(
+    ("query_while_running", "concurrent_refusal"),
+    [
+        ("accepted_202", "bad_request_400"),  # Microsoft's REST reference; the refusal unrecognisable
+        ("last_result", "conflict_409"),  # what recordings showed (200 at once), the old 409 guess
+        ("last_result", "bad_request_400"),  # the hardest: nothing says "ours is running"
+    ],
+)
 async def test_died_after_azure_accepted_waits_for_that_operation(
-    catalogue: Catalogue, tls: SandboxTLS, azurite: Azurite
+    catalogue: Catalogue,
+    tls: SandboxTLS,
+    azurite: Azurite,
+    query_while_running: str,
+    concurrent_refusal: str,
 ) -> None:
     clock = ManualClock(datetime.now(UTC))  # result times are compared with the engine's real clock
-    async with azure_stack(catalogue, tls, azurite, clock=clock) as stack:
+    options = {"query_while_running": query_while_running, "concurrent_refusal": concurrent_refusal}
+    async with azure_stack(catalogue, tls, azurite, clock=clock, **options) as stack:
         arm = stack.arm
         target, dying = await _first_run_dies(stack, "cn-psk-mismatch", die_on=ACCEPTED)
         [op] = arm.operations  # Azure got the POST and is working; our token was never saved
         checkpoint = dying.last
         assert checkpoint is not None and checkpoint[CK_STATE] == STARTING and CK_TOKEN not in checkpoint
+        seen = len(arm.requests)
 
         resumed = Checkpoints()
         task = asyncio.create_task(
             stack.make_engine().run(target, checkpoint=checkpoint, save_checkpoint=resumed.save)
         )
-        # The resumed run asks for the last result, then tries a start: Azure refuses (ours still runs).
-        await arm.wait_for(lambda: [p.status for p in arm.troubleshoot_posts()] == [202, 409])
+
+        def told_busy() -> bool:
+            """Azure said, one way or another, that a run is going: a 202 query or a refused start."""
+            return any(
+                (r.path.endswith("/queryTroubleshootResult") and r.status == 202)
+                or (r.path.endswith("/troubleshoot") and r.status in (400, 409))
+                for r in arm.requests[seen:]
+            )
+
+        await arm.wait_for(told_busy)
         clock.advance(OPERATION_SECONDS)  # Azure finishes the first run
         report = await task
 
         assert report.verdict is Verdict.UNHEALTHY and [f.id for f in report.faults] == ["Authentication"]
-        assert arm.operations == [op] and op.finished
+        assert arm.operations == [op] and op.finished  # exactly one run
         assert report.start_time == op.start_time
         assert report.logs is not None and report.logs.blob_name == op.blob_name
         assert report.started_at == float(checkpoint["started_at"])
         kinds = [r.path.rsplit("/", 1)[-1] for r in arm.requests if r.method == "POST"]
-        assert kinds[:3] == ["troubleshoot", "queryTroubleshootResult", "troubleshoot"]
+        assert kinds[:2] == ["troubleshoot", "queryTroubleshootResult"]  # asked before any new start
+        if query_while_running == "accepted_202":
+            assert [p.status for p in arm.troubleshoot_posts()] == [202]  # 202 = wait: no second start
 
 
 async def test_died_before_the_post_left_starts_once(

@@ -108,6 +108,7 @@ async def test_second_operation_in_a_subscription_is_refused(
 ) -> None:
     a, b = catalogue.target("cn-healthy"), catalogue.target("gw-prod-weu")
     rg, nw = watcher_of(catalogue, a)
+    sim.settings.concurrent_refusal = "conflict_409"  # the guessed refusal; the default is a plain 400
     async with network(credential, sim, a) as client:
         running = await client.network_watchers.begin_get_troubleshooting(
             rg, nw, params(a, container), polling_interval=0

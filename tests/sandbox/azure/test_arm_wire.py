@@ -34,14 +34,17 @@ async def test_troubleshoot_start_poll_result_wire_format(
     m = LOCATION.fullmatch(location)
     assert m is not None and m["region"] == "westeurope"
     assert "Azure-AsyncOperation" not in started.headers
-    assert "Retry-After" not in started.headers
+    assert started.headers["Retry-After"] == "0"  # 10 as recorded, shortened for tests
+    assert started.headers["x-ms-request-id"] == m["op"]  # recorded: the start's request id is the op id
 
     polled = await arm.call("GET", location, api_version=None)
     assert (polled.status, polled.raw) == (202, b"null")
+    assert polled.headers["Retry-After"] == "0"  # on every 202 poll too
 
     await sim.wait_finished(sim.state.operations[m["op"]])
     done = await arm.call("GET", location, api_version=None)
     assert done.status == 200
+    assert done.headers["Location"] == location  # recorded: the final 200 still carries Location
     assert b"\r\n" in done.raw and b"\n" not in done.raw.replace(b"\r\n", b"")
     assert done.raw.startswith(b'{\r\n  "startTime"')
     result = done.json()
@@ -198,8 +201,13 @@ async def test_one_operation_per_subscription(
     first = await arm.start(catalogue, catalogue.target("cn-healthy"), container)
     assert first.status == 202
     second = await arm.start(catalogue, catalogue.target("gw-prod-weu"), container)
-    assert second.status == 409
-    assert second.json()["error"]["code"] == "AnotherOperationInProgress"
+    # Undocumented: by default a 400 no client can recognise (the start call's documented errors are
+    # 400/403/412/500); ArmSettings.concurrent_refusal="conflict_409" plays the old guess.
+    assert second.status == 400
+    assert second.json()["error"]["code"] == "InvalidRequest"
+    sim.settings.concurrent_refusal = "conflict_409"
+    second = await arm.start(catalogue, catalogue.target("gw-prod-weu"), container)
+    assert second.status == 409 and second.json()["error"]["code"] == "AnotherOperationInProgress"
     elsewhere = await arm.start(catalogue, catalogue.target("gw-hub-weu"), container)
     assert elsewhere.status == 202
 
@@ -209,8 +217,9 @@ async def test_one_operation_per_subscription(
     assert again.status == 202
     await sim.wait_for(lambda: all(op.finished for op in sim.operations))
     assert sim.max_concurrent(sub) == 1
-    assert len(sim.troubleshoot_posts()) == 4
-    assert len(sim.troubleshoot_posts("gw-prod-weu")) == 2
+    assert len(sim.troubleshoot_posts()) == 5
+    assert len(sim.troubleshoot_posts("gw-prod-weu")) == 3
+    assert len(sim.runs("gw-prod-weu")) == 1
 
 
 async def test_query_troubleshoot_result(
@@ -291,7 +300,7 @@ async def test_dropped_connection_after_accept(
     [post] = sim.troubleshoot_posts()
     assert post.status is None
     retry = await arm.start(catalogue, target, container)
-    assert retry.status == 409  # the first one is still running: a blind retry would be refused
+    assert retry.status == 400  # the first one is still running: a blind retry would be refused
     await sim.wait_for(lambda: all(op.finished for op in sim.operations))
     assert sim.max_concurrent(target.subscription_id) == 1
 
@@ -384,4 +393,4 @@ async def test_manual_clock_controls_operation_time(
         clock.advance(3600)
         assert (await arm.call("GET", stuck.headers["Location"], api_version=None)).raw == b"null"
         blocked = await arm.start(catalogue, catalogue.target("gw-never-finishes"), container)
-        assert blocked.status == 409  # a stuck operation blocks its subscription, as in Azure
+        assert blocked.status == 400  # a stuck operation blocks its subscription, as in Azure
