@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     lease_ttl: float = Field(default=30.0, gt=0, validation_alias="VPNCHECK_LEASE_TTL")
     fresh_window: float = Field(default=120.0, ge=0, validation_alias="VPNCHECK_FRESH_WINDOW")
     retention_days: float = Field(default=30.0, gt=0, validation_alias="VPNCHECK_RETENTION_DAYS")
+    # A request whose parent still says queued/running this long after its card was due, and whose job Redis
+    # no longer has, is answered with an apology and a Re-run button; workers sweep for them this often.
+    lost_grace: float = Field(default=900.0, ge=0, validation_alias="VPNCHECK_LOST_GRACE")
+    lost_sweep_interval: float = Field(default=300.0, gt=0, validation_alias="VPNCHECK_LOST_SWEEP_INTERVAL")
     worker_concurrency: int = Field(default=16, ge=1, le=1000, validation_alias="VPNCHECK_WORKER_CONCURRENCY")
     metrics_port: int = Field(default=9100, ge=0, le=65535, validation_alias="METRICS_PORT")
     portal_url: str = Field(default="https://portal.azure.com", validation_alias="VPNCHECK_PORTAL_URL")

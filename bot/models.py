@@ -108,8 +108,9 @@ class Report(BaseModel):
 
 
 Source = Literal["command", "mention", "rerun", "cli"]
-# The channel-level parent message of a slash command moves only forward through these.
-ParentState = Literal["queued", "running", "done"]
+# The channel-level parent message of a slash command moves only forward through these. "lost": Redis lost
+# the job before it finished, and the requester was told so (bot/slack/lost_requests.py).
+ParentState = Literal["queued", "running", "done", "lost"]
 
 
 class Requester(BaseModel):

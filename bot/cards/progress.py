@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import get_args
 
-from bot.cards.blocks import Block, context, section
+from bot.cards.blocks import Block, actions, button, context, section
 from bot.cards.durations import format_duration, format_estimate
 from bot.cards.escape import escape_mrkdwn, mention, mentions
 from bot.cards.limits import MAX_FALLBACK_TEXT, truncate_mrkdwn
+from bot.cards.report_card import RERUN_ACTION
 from bot.cards.verdicts import VERDICT_EMOJI, VERDICT_LABEL
 from bot.models import ParentState, Verdict
+
+# Message metadata of a parent: {"state", "target", "job_id", "due"}. It is how a request Redis lost is found
+# again: Slack keeps the parent when Redis forgets the job (see bot/slack/lost_requests.py).
+REQUEST_EVENT = "vpncheck_request"
+# Metadata of the apology posted for a lost request, so it is posted once per thread.
+LOST_EVENT = "vpncheck_lost"
 
 
 def _state_text(
@@ -26,6 +33,8 @@ def _state_text(
         if estimated_wait is not None:
             text += f" ({format_estimate(estimated_wait)})"
         return text
+    if state == "lost":
+        return "⚠️ lost before it ran — see the thread to run it again"
     if state == "running":
         return f"🔄 running for {format_duration(elapsed)}" if elapsed is not None else "🔄 running"
     if verdict is None:
@@ -47,7 +56,7 @@ def build_parent(
     verdict: Verdict | None = None,
     extra_requesters: list[str] | None = None,
 ) -> tuple[str, list[Block]]:
-    """`state` is one of "queued", "running", "done"; `position` counts from 1 (next to run)."""
+    """`state` is one of "queued", "running", "done", "lost"; `position` counts from 1 (next to run)."""
     if state not in get_args(ParentState):
         raise ValueError(f"unknown parent message state {state!r}")
     line = (
@@ -59,3 +68,14 @@ def build_parent(
     if others:
         blocks.append(context([f"Also asked by {mentions(others)}"]))
     return truncate_mrkdwn(line, MAX_FALLBACK_TEXT), blocks
+
+
+def build_lost_apology(target_label: str, requested_by: str, target_id: str) -> tuple[str, list[Block]]:
+    """Posted in the thread of a request whose job Redis lost: say so plainly and offer to run it again."""
+    text = (
+        f"😞 Sorry {mention(requested_by)}: the VPN check for *{escape_mrkdwn(target_label)}* was lost "
+        "before it ran (the bot's job store lost it). Nothing was checked. Press *Re-run* to ask again."
+    )
+    rerun = button("Re-run", RERUN_ACTION, value=target_id, style="primary")
+    blocks = [section(text), *actions([rerun], "vpncheck_lost")] if rerun else [section(text)]
+    return truncate_mrkdwn(text, MAX_FALLBACK_TEXT), blocks

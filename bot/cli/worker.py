@@ -17,6 +17,7 @@ from bot.queue import LostJob
 from bot.queue.worker import Worker
 from bot.services import Services
 from bot.slack.delivery import SlackJobHandler
+from bot.slack.lost_requests import sweep_forever
 
 log = get_logger("vpncheck.worker")
 
@@ -75,7 +76,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, *, c
         on_lost=audit_lost,
     )
     log.info("worker_started", worker_id=worker_id, concurrency=settings.worker_concurrency)
+    sweeper = asyncio.create_task(sweep_forever(svc, stop))
     await worker.run(stop)
+    await sweeper
     if health:
         await health.cleanup()
     await svc.aclose()

@@ -30,3 +30,7 @@ JOBS_LOST = Counter(
     "Queued jobs passed over because their data was gone from Redis (lost, or expired while queued)",
 )
 QUEUE_REPAIRS = Counter("vpncheck_queue_repairs_total", "What the queue's repair pass mended", ["what"])
+REQUESTS_LOST = Counter(
+    "vpncheck_requests_lost_total",
+    "Requests whose job Redis lost, answered with an apology and a Re-run button",
+)

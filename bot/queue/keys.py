@@ -98,6 +98,16 @@ class Keys:
         """Stream: the audit trail (bot.access.audit), bounded by length."""
         return f"{self.tag}:audit"
 
+    @property
+    def channels(self) -> str:
+        """Sorted set: channel -> when a parent was last posted there (the lost-request sweep's scope)."""
+        return f"{self.tag}:channels"
+
+    @property
+    def sweep(self) -> str:
+        """Once-per-interval mark: which process sweeps for lost requests now."""
+        return f"{self.tag}:sweep"
+
     def seen(self, delivery: str) -> str:
         """Once-only mark of a Slack delivery that may repeat (event id, double-clicked button)."""
         return f"{self.tag}:seen:{delivery}"

@@ -14,7 +14,7 @@ from bot.queue.scripts import ADVANCE_PARENT
 
 KEYS = Keys()
 
-_RANK: dict[ParentState, int] = {"queued": 0, "running": 1, "done": 2}
+_RANK: dict[ParentState, int] = {"queued": 0, "running": 1, "done": 2, "lost": 2}
 SEEN_TTL_SECONDS = 3600  # Slack retries an event three times within about 30 minutes
 PARENT_TTL_SECONDS = 7 * 86400
 
@@ -37,3 +37,26 @@ async def advance_parent(
     processes; without an order a late "queued, position 1" could overwrite "✅ Healthy"."""
     key = keys.parent(channel_id, parent_ts)
     return bool(await redis.eval(ADVANCE_PARENT, 1, key, _RANK[state], PARENT_TTL_SECONDS))
+
+
+# How far back the lost-request sweep looks for parents (and how long a channel is remembered).
+LOOKBACK_SECONDS = 86400
+
+
+async def note_channel(redis: aioredis.Redis, channel_id: str, now: float, *, keys: Keys = KEYS) -> None:
+    """Remembers that a parent was posted in `channel_id`: where the lost-request sweep will look."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zadd(keys.channels, {channel_id: now})
+        pipe.zremrangebyscore(keys.channels, "-inf", now - LOOKBACK_SECONDS)
+        pipe.expire(keys.channels, LOOKBACK_SECONDS)
+        await pipe.execute()
+
+
+async def recent_channels(redis: aioredis.Redis, now: float, *, keys: Keys = KEYS) -> list[str]:
+    raw = await redis.zrangebyscore(keys.channels, now - LOOKBACK_SECONDS, "+inf")
+    return [c.decode() if isinstance(c, bytes) else str(c) for c in raw]
+
+
+async def sweep_turn(redis: aioredis.Redis, interval: float, *, keys: Keys = KEYS) -> bool:
+    """True for one process per `interval`: two workers sweeping at once could apologise twice."""
+    return bool(await redis.set(keys.sweep, b"1", nx=True, px=max(1, int(interval * 1000))))

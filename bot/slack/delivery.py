@@ -163,4 +163,5 @@ class SlackJobHandler:
             elapsed=elapsed,
             verdict=report.verdict if report else None,
             extra_requesters=sorted({r.user_id for r in job.requesters} - {req.user_id}),
+            job_id=job.id,
         )

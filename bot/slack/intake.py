@@ -7,6 +7,7 @@ the thread for a mention, privately for a command), so it is said exactly once.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from bot.access.audit import AuditEvent
@@ -76,6 +77,8 @@ async def submit_check(svc: Services, requester: Requester, query: str) -> Intak
             "running" if sub.position == 0 else "queued",
             position=sub.position or None,
             estimated_wait=sub.estimated_wait,
+            job_id=sub.job_id,
+            due=time.time() + (sub.estimated_wait or 0.0) + svc.settings.operation_timeout,
         )
     return IntakeResult(text=describe_submission(sub, label), queued=True)
 

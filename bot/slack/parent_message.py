@@ -7,12 +7,15 @@ from different processes: `advance_parent` (a Redis mark) keeps a late "queued" 
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from slack_sdk.errors import SlackApiError
 
-from bot.cards.progress import build_parent
+from bot.cards.progress import REQUEST_EVENT, build_parent
 from bot.models import ParentState, Requester, Target, Verdict
 from bot.ops.logging import get_logger
-from bot.queue.marks import advance_parent
+from bot.queue.marks import advance_parent, note_channel
 from bot.services import Services
 
 log = get_logger("vpncheck.parent")
@@ -22,10 +25,47 @@ def target_label(target: Target) -> str:
     return f"{target.name} ({target.resource_group})"
 
 
+def request_metadata(
+    svc: Services,
+    requester: Requester,
+    target: Target,
+    state: ParentState,
+    job_id: str | None,
+    due: float | None,
+) -> dict[str, Any]:
+    """What the parent carries so a request Redis lost can be found again (bot/slack/lost_requests.py).
+
+    Sent with every edit: whether chat.update keeps metadata it is not given is not documented."""
+    payload: dict[str, Any] = {
+        "state": state,
+        "target": target.id,
+        "label": target_label(target),
+        "user": requester.user_id,
+        "job_id": job_id or "",
+        "due": due if due is not None else time.time() + svc.settings.operation_timeout,
+    }
+    return {"event_type": REQUEST_EVENT, "event_payload": payload}
+
+
+async def mark_parent_lost(svc: Services, channel_id: str, parent_ts: str, payload: dict[str, Any]) -> None:
+    """Edits a parent found by the lost-request sweep (so known only by its metadata) to "lost"."""
+    if not await advance_parent(svc.redis, channel_id, parent_ts, "lost"):
+        return
+    text, blocks = build_parent(str(payload.get("label") or "?"), str(payload.get("user") or ""), "lost")
+    metadata = {"event_type": REQUEST_EVENT, "event_payload": {**payload, "state": "lost"}}
+    await svc.slack.chat_update(channel=channel_id, ts=parent_ts, text=text, blocks=blocks, metadata=metadata)
+
+
 async def post_parent(svc: Services, requester: Requester, target: Target) -> Requester:
     """Posts "VPN check for X requested by @you: queued" and returns the requester placed in its thread."""
     text, blocks = build_parent(target_label(target), requester.user_id, "queued")
-    posted = await svc.slack.chat_postMessage(channel=requester.channel_id, text=text, blocks=blocks)
+    await note_channel(svc.redis, requester.channel_id, time.time())
+    posted = await svc.slack.chat_postMessage(
+        channel=requester.channel_id,
+        text=text,
+        blocks=blocks,
+        metadata=request_metadata(svc, requester, target, "queued", None, None),
+    )
     ts = str(posted["ts"])
     return requester.in_thread(ts, parent_ts=ts)
 
@@ -51,8 +91,13 @@ async def edit_parent(
     elapsed: float | None = None,
     verdict: Verdict | None = None,
     extra_requesters: list[str] | None = None,
+    job_id: str | None = None,
+    due: float | None = None,
 ) -> None:
-    """Edits the requester's parent (if it has one) to `state`, unless a later state was shown already."""
+    """Edits the requester's parent (if it has one) to `state`, unless a later state was shown already.
+
+    `job_id` and `due` (when the card is expected, unix seconds) go into its metadata for the lost-request
+    sweep."""
     if not requester.parent_ts:
         return
     if not await advance_parent(svc.redis, requester.channel_id, requester.parent_ts, state):
@@ -69,7 +114,11 @@ async def edit_parent(
     )
     try:
         await svc.slack.chat_update(
-            channel=requester.channel_id, ts=requester.parent_ts, text=text, blocks=blocks
+            channel=requester.channel_id,
+            ts=requester.parent_ts,
+            text=text,
+            blocks=blocks,
+            metadata=request_metadata(svc, requester, target, state, job_id, due),
         )
     except SlackApiError as exc:  # the parent is a progress display: a failed edit must not block the card
         log.warning("parent_update_failed", error=str(exc.response.get("error")))
