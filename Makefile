@@ -66,6 +66,7 @@ bench: install
 	$(PY) bench/parse_bench.py
 	$(PY) -m bench.queue_bench
 	$(PY) -m bench.ack_bench
+	$(PY) -m bench.zip_bench
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.logs.archive import ZipLimits
+
 _ARM_ID_PREFIX = "/subscriptions/"
 
 
@@ -61,6 +63,14 @@ class Settings(BaseSettings):
     operation_timeout: float = Field(default=900.0, gt=0, validation_alias="VPNCHECK_OPERATION_TIMEOUT")
     log_max_bytes: int = Field(default=256 * 1024 * 1024, gt=0, validation_alias="VPNCHECK_LOG_MAX_BYTES")
     log_wait: float = Field(default=180.0, ge=0, le=3600, validation_alias="VPNCHECK_LOG_WAIT")
+    # Hostile log zips are refused from their central directory before a byte is inflated (bench/zip_bench).
+    zip_max_members: int = Field(default=10_000, ge=1, validation_alias="VPNCHECK_ZIP_MAX_MEMBERS")
+    zip_max_member_bytes: int = Field(
+        default=256 * 1024 * 1024, gt=0, validation_alias="VPNCHECK_ZIP_MAX_MEMBER_BYTES"
+    )
+    zip_max_total_bytes: int = Field(
+        default=512 * 1024 * 1024, gt=0, validation_alias="VPNCHECK_ZIP_MAX_TOTAL_BYTES"
+    )
     max_targets: int = Field(default=5, ge=1, le=20, validation_alias="VPNCHECK_MAX_TARGETS")
     lease_ttl: float = Field(default=30.0, gt=0, validation_alias="VPNCHECK_LEASE_TTL")
     fresh_window: float = Field(default=120.0, ge=0, validation_alias="VPNCHECK_FRESH_WINDOW")
@@ -138,6 +148,14 @@ class Settings(BaseSettings):
                 "must be the https URL of the blob container, e.g. https://acct.blob.core.windows.net/vpnlogs"
             )
         return value.rstrip("/")
+
+    @property
+    def zip_limits(self) -> ZipLimits:
+        return ZipLimits(
+            max_members=self.zip_max_members,
+            max_member_bytes=self.zip_max_member_bytes,
+            max_total_bytes=self.zip_max_total_bytes,
+        )
 
     @property
     def retention_seconds(self) -> float:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
+from typing import BinaryIO
 
 from bot.logs import codes
 from bot.logs.sizes import format_size
@@ -391,3 +394,85 @@ def zip_files(files: Files, when: datetime) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
     return buf.getvalue()
+
+
+def write_many_entries_zip(
+    out: BinaryIO, entries: int, *, claimed: int | None = None, zip64: bool = False
+) -> None:
+    """A hostile zip of `entries` empty stored members (`f0000001.txt`, ...), written straight to `out`.
+
+    `claimed` is the count the end record states (it may lie); `zip64` writes the ZIP64 end records as a
+    zip of more than 65,535 entries must. Built by hand: zipfile would keep 1.5 million ZipInfos in memory."""
+    local = struct.Struct("<4s5H3L2H")
+    central = struct.Struct("<4s6H3L5H2L")
+    offsets: list[int] = []
+    pos = 0
+    for n in range(entries):
+        name = b"f%07d.txt" % n
+        offsets.append(pos)
+        block = local.pack(b"PK\x03\x04", 20, 0, 0, 0, 0x21, 0, 0, 0, len(name), 0) + name
+        out.write(block)
+        pos += len(block)
+    start = pos
+    for n, offset in enumerate(offsets):
+        name = b"f%07d.txt" % n
+        out.write(
+            central.pack(b"PK\x01\x02", 20, 20, 0, 0, 0, 0x21, 0, 0, 0, len(name), 0, 0, 0, 0, 0, offset)
+        )
+        out.write(name)
+        pos += central.size + len(name)
+    size = pos - start
+    count = entries if claimed is None else claimed
+    if zip64:
+        out.write(struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, start))
+        out.write(struct.pack("<4sLQL", b"PK\x06\x07", 0, pos, 1))
+        count16, size32, start32 = 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF
+    else:
+        count16, size32, start32 = min(count, 0xFFFF), size, start
+    out.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count16, count16, size32, start32, 0))
+
+
+def raw_zip(name: str, data: bytes, *, crc: int, size: int, method: int = 8, flags: int = 0) -> bytes:
+    """A one-member zip written by hand, so the sizes and CRC in its headers can be anything we like."""
+    encoded = name.encode()
+    local = struct.pack(
+        "<4s5H3L2H", b"PK\x03\x04", 20, flags, method, 0, 0x21, crc, len(data), size, len(encoded), 0
+    )
+    central = struct.pack(
+        "<4s6H3L5H2L",
+        b"PK\x01\x02",
+        20,
+        20,
+        flags,
+        method,
+        0,
+        0x21,
+        crc,
+        len(data),
+        size,
+        len(encoded),
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
+    body = local + encoded + data
+    cd = central + encoded
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(cd), len(body), 0)
+    return body + cd + end
+
+
+def zip_bomb(name: str = "Scrubbed-wfpdiag.txt", gib: int = 1) -> bytes:
+    """`gib` GiB of zeros deflated to ~1 MiB, by repeating one fully flushed block (fast, no disk)."""
+    block_size = 1024 * 1024
+    zeros = bytes(block_size)
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = comp.compress(zeros) + comp.flush(zlib.Z_FULL_FLUSH)
+    tail = comp.flush(zlib.Z_FINISH)
+    blocks = 1024 * gib
+    crc = 0
+    for _ in range(blocks):
+        crc = zlib.crc32(zeros, crc)
+    return raw_zip(name, block * blocks + tail, crc=crc, size=(blocks * block_size) & 0xFFFFFFFF)

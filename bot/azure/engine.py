@@ -7,9 +7,11 @@ caller's `save_checkpoint` raises (e.g. the worker lost its lease).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from azure.core.credentials_async import AsyncTokenCredential
@@ -23,6 +25,7 @@ from bot.azure.resolve import TargetResolver
 from bot.azure.results import verdict_for
 from bot.azure.troubleshoot import Completed, TroubleshootOperation, TroubleshootPolicy
 from bot.azure.watcher import WatcherDirectory, no_watcher_message
+from bot.logs import DEFAULT_LIMITS, ZipLimits
 from bot.models import Report, Target, Verdict
 from bot.ops.logging import get_logger
 
@@ -56,6 +59,7 @@ class CheckEngine:
         inventory_ttl: float = 60.0,
         log_clock_skew: float = 120.0,
         log_wait: float = 180.0,
+        zip_limits: ZipLimits = DEFAULT_LIMITS,
     ) -> None:
         """`policy` tunes retries and waits (tests shrink them); the explicit timings override it."""
         self._clients = AzureClients(
@@ -77,6 +81,7 @@ class CheckEngine:
         self._log_max_bytes = log_max_bytes
         self._log_clock_skew = log_clock_skew
         self._log_wait = log_wait
+        self._zip_limits = zip_limits
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CheckEngine:
@@ -90,6 +95,7 @@ class CheckEngine:
             operation_timeout=settings.operation_timeout,
             log_max_bytes=settings.log_max_bytes,
             log_wait=settings.log_wait,
+            zip_limits=settings.zip_limits,
         )
 
     @property
@@ -99,7 +105,11 @@ class CheckEngine:
     def _logstore(self) -> LogStore:
         container = self._clients.container(self._storage_container_url)
         return LogStore(
-            container, max_bytes=self._log_max_bytes, skew=self._log_clock_skew, wait=self._log_wait
+            container,
+            max_bytes=self._log_max_bytes,
+            skew=self._log_clock_skew,
+            wait=self._log_wait,
+            limits=self._zip_limits,
         )
 
     async def resolve(self, query: str) -> Target | Report:
@@ -199,9 +209,13 @@ class CheckEngine:
             finished_at=time.time(),
         )
 
-    async def fetch_log_zip(self, blob_name: str) -> bytes:
-        """The zip's bytes for the Slack "Logs" button; raises AzureError, ValueError or LogTooLarge."""
-        return await self._logstore().fetch(blob_name)
+    def log_zip_file(self, blob_name: str) -> contextlib.AbstractAsyncContextManager[Path]:
+        """The zip spooled to a temporary file for the Slack "Logs" button (see LogStore.spooled)."""
+        return self._logstore().spooled(blob_name)
+
+    @property
+    def zip_limits(self) -> ZipLimits:
+        return self._zip_limits
 
     async def aclose(self) -> None:
         await self._clients.aclose()

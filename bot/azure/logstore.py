@@ -18,7 +18,7 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -27,7 +27,7 @@ from azure.core.exceptions import AzureError
 from azure.storage.blob.aio import ContainerClient
 
 from bot.azure import errors
-from bot.logs import analyse_zip
+from bot.logs import DEFAULT_LIMITS, ZipLimits, analyse_zip
 from bot.models import NO_FAULT, Fault, LogSummary
 from bot.ops import metrics
 
@@ -155,13 +155,20 @@ class LogStore:
     """Reads the container the troubleshoot's storagePath names (`AZURE_STORAGE_CONTAINER_URL`)."""
 
     def __init__(
-        self, container: ContainerClient, *, max_bytes: int, skew: float = 120.0, wait: float = 0.0
+        self,
+        container: ContainerClient,
+        *,
+        max_bytes: int,
+        skew: float = 120.0,
+        wait: float = 0.0,
+        limits: ZipLimits = DEFAULT_LIMITS,
     ) -> None:
         self._container = container
         self._max_bytes = max_bytes
         self._skew = skew
         self._wait = wait  # longest wait for a zip that is late
         self._first_delay = min(5.0, max(wait / 16, 0.01))
+        self.limits = limits
 
     async def list_zips(self) -> list[LogBlob]:
         found: list[LogBlob] = []
@@ -208,31 +215,38 @@ class LogStore:
         if blob is None:
             note = no_logs_note(faults) if writes_no_logs(faults) else missing_logs_note(faults, waited)
             return LogSummary(note=note)
-        fd, path = tempfile.mkstemp(prefix="vpncheck-", suffix=".zip")
         try:
-            with os.fdopen(fd, "wb") as sink, metrics.LOG_SECONDS.labels("download").time():
-                await self._download(blob.name, sink)
-            with metrics.LOG_SECONDS.labels("parse").time():
-                summary: LogSummary = await asyncio.to_thread(analyse_zip, Path(path))
+            async with self._spooled(blob.name) as path:
+                with metrics.LOG_SECONDS.labels("parse").time():
+                    summary: LogSummary = await asyncio.to_thread(analyse_zip, path, limits=self.limits)
         except LogTooLarge as exc:
             return LogSummary(blob_name=blob.name, problems=[f"The log zip is too large to read ({exc})."])
         except AzureError as exc:
             problem = self._storage_problem(exc, f"downloading {blob.name}")
             return LogSummary(blob_name=blob.name, problems=[problem])
+        return summary.model_copy(update={"blob_name": blob.name, "note": healthy_only_note(summary.files)})
+
+    def spooled(self, blob_name: str) -> contextlib.AbstractAsyncContextManager[Path]:
+        """The zip downloaded chunk by chunk into a temporary file, removed on exit (the Slack "Logs" button).
+
+        The bot process never holds the zip: a 256 MiB blob costs one download chunk of memory, not 256 MiB.
+        Raises LogTooLarge / AzureError / ValueError."""
+        if not blob_name.lower().endswith(".zip"):
+            raise ValueError(f"{blob_name!r} is not a log zip")
+        return self._spooled(blob_name)
+
+    @contextlib.asynccontextmanager
+    async def _spooled(self, blob_name: str) -> AsyncIterator[Path]:
+        fd, path = tempfile.mkstemp(prefix="vpncheck-", suffix=".zip")
+        try:
+            with os.fdopen(fd, "wb") as sink, metrics.LOG_SECONDS.labels("download").time():
+                await self._download(blob_name, sink)
+            yield Path(path)
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(path)
-        return summary.model_copy(update={"blob_name": blob.name, "note": healthy_only_note(summary.files)})
 
-    async def fetch(self, blob_name: str) -> bytes:
-        """The zip's bytes (for the Slack "Logs" button); raises LogTooLarge / AzureError / ValueError."""
-        if not blob_name.lower().endswith(".zip"):
-            raise ValueError(f"{blob_name!r} is not a log zip")
-        sink = _BytesSink()
-        await self._download(blob_name, sink)
-        return bytes(sink.data)
-
-    async def _download(self, blob_name: str, sink: BinaryIO | _BytesSink) -> None:
+    async def _download(self, blob_name: str, sink: BinaryIO) -> None:
         # Ask for at most cap+1 bytes: the server never sends more than we are willing to hold.
         downloader = await self._container.download_blob(blob_name, offset=0, length=self._max_bytes + 1)
         total = downloader.properties.size
@@ -249,12 +263,3 @@ class LogStore:
         if errors.status_of(exc) == 403:
             return f"Could not read the logs while {doing}: the bot needs {_READER_ROLE} on the container."
         return f"Could not read the logs: {errors.describe(exc, doing=doing)}"
-
-
-class _BytesSink:
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def write(self, chunk: bytes) -> int:
-        self.data += chunk
-        return len(chunk)

@@ -26,6 +26,8 @@ MiB = 1024 * 1024
 @dataclass(frozen=True)
 class ZipLimits:
     max_zip_bytes: int = 1024 * MiB  # spooled copy of a non-seekable source
+    max_members: int = 10_000  # central directory entries (Azure writes about a dozen); more: not read
+    max_directory_bytes: int = 8 * MiB  # the central directory itself, read whole by zipfile
     max_entries_listed: int = 200  # names kept in LogSummary.files
     max_members_read: int = 32  # recognised log members actually decompressed
     max_member_bytes: int = 256 * MiB  # uncompressed, per member (Scrubbed-wfpdiag.txt can be ~200 MB)
@@ -128,6 +130,64 @@ class _Stop(Exception):
     """A limit was reached or the member is unreadable; the message is the problem to report."""
 
 
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory record
+_EOCD_MAGIC = b"PK\x05\x06"
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_LOCATOR_MAGIC = b"PK\x06\x07"
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+_ZIP64_EOCD_MAGIC = b"PK\x06\x06"
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # zipfile's structCentralDir
+_CENTRAL_MAGIC = b"PK\x01\x02"
+_MAX_COMMENT = 0xFFFF
+
+
+def check_directory(fileobj: BinaryIO, limits: ZipLimits) -> None:
+    """Count the central directory's entries and bytes before `zipfile` builds an object for each.
+
+    `zipfile.ZipFile` reads the whole directory and keeps a ZipInfo per entry: 1.5 million tiny entries cost
+    ~20 s and ~630 MiB before a single limit could apply. Here the end record's count and size are checked,
+    then the directory is walked header by header (the count may lie), stopping one past the cap.
+    """
+    end = fileobj.seek(0, os.SEEK_END)
+    tail_start = max(end - _EOCD.size - _MAX_COMMENT, 0)
+    fileobj.seek(tail_start)
+    tail = fileobj.read(end - tail_start)
+    at = tail.rfind(_EOCD_MAGIC)
+    if at < 0 or len(tail) - at < _EOCD.size:
+        return  # not a zip: zipfile says so in its own words
+    _, _, _, _, count, size, _, _ = _EOCD.unpack_from(tail, at)
+    eocd_pos = tail_start + at
+    locator_at = at - _ZIP64_LOCATOR.size
+    if locator_at >= 0 and tail[locator_at : locator_at + 4] == _ZIP64_LOCATOR_MAGIC:
+        fileobj.seek(eocd_pos - _ZIP64_LOCATOR.size - _ZIP64_EOCD.size)
+        record = fileobj.read(_ZIP64_EOCD.size)
+        if len(record) == _ZIP64_EOCD.size and record[:4] == _ZIP64_EOCD_MAGIC:
+            fields = _ZIP64_EOCD.unpack(record)
+            count, size = fields[7], fields[8]
+            eocd_pos -= _ZIP64_LOCATOR.size + _ZIP64_EOCD.size
+    if count > limits.max_members:
+        raise _Stop(f"archive holds {count} entries, above the cap of {limits.max_members}; not read")
+    if size > limits.max_directory_bytes:
+        raise _Stop(
+            f"archive directory is {size // MiB} MiB, above the {limits.max_directory_bytes // MiB} MiB cap; "
+            "not read"
+        )
+    start = max(eocd_pos - size, 0)  # as zipfile does: data may be prepended to the archive
+    fileobj.seek(start)
+    directory = fileobj.read(min(size, eocd_pos - start))
+    pos = seen = 0
+    while pos + _CENTRAL.size <= len(directory) and directory[pos : pos + 4] == _CENTRAL_MAGIC:
+        seen += 1
+        if seen > limits.max_members:
+            raise _Stop(
+                f"archive holds more than {limits.max_members} entries (its end record says {count}); "
+                "not read"
+            )
+        header = _CENTRAL.unpack_from(directory, pos)
+        pos += _CENTRAL.size + header[12] + header[13] + header[14]  # name, extra, comment lengths
+    fileobj.seek(0)
+
+
 class ArchiveReader:
     """Iterate the recognised log members of a zip as bounded byte chunks, recording problems on the way."""
 
@@ -144,8 +204,10 @@ class ArchiveReader:
         with ExitStack() as stack:
             try:
                 fileobj = self._open_source(stack)
+                check_directory(fileobj, self._limits)
                 zf = stack.enter_context(zipfile.ZipFile(fileobj))
                 infos = zf.infolist()
+                self._check_declared(infos)
             except _Stop as stop:
                 self.problems.add(str(stop))
                 return
@@ -173,6 +235,15 @@ class ArchiveReader:
             spool.write(chunk)
         spool.seek(0)
         return spool  # type: ignore[return-value]
+
+    def _check_declared(self, infos: list[zipfile.ZipInfo]) -> None:
+        """Refuse, before any byte is inflated, an archive whose central directory declares too much."""
+        declared = sum(info.file_size for info in infos)
+        if declared > self._limits.max_total_bytes:
+            raise _Stop(
+                f"archive declares {declared // MiB} MiB uncompressed, above the "
+                f"{self._limits.max_total_bytes // MiB} MiB cap; not read"
+            )
 
     def _walk(
         self, fileobj: BinaryIO, infos: list[zipfile.ZipInfo]
@@ -206,6 +277,12 @@ class ArchiveReader:
                 continue
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                 self.problems.add(f"{shown}: unsupported compression method {info.compress_type}; not read")
+                continue
+            if info.file_size > limits.max_member_bytes:
+                self.problems.add(
+                    f"{shown}: declares {info.file_size // MiB} MiB uncompressed, above the "
+                    f"{limits.max_member_bytes // MiB} MiB cap for one member; not read"
+                )
                 continue
             if read >= limits.max_members_read:
                 self.problems.add(f"more than {limits.max_members_read} log members; the rest were not read")

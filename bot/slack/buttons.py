@@ -14,6 +14,7 @@ from bot.queue.marks import first_delivery
 from bot.services import Services
 from bot.slack.command_runner import Reply
 from bot.slack.intake import submit_check
+from bot.slack.uploads import Upload, share_files
 
 log = get_logger("vpncheck.buttons")
 
@@ -61,17 +62,20 @@ async def handle_logs(svc: Services, press: ButtonPress) -> list[Reply]:
     if not await first_delivery(svc.redis, f"logs:{req.channel_id}:{req.thread}:{job.id}", ttl=300):
         return [{"text": "The logs are already being uploaded to this thread."}]
     blob_name = job.report.logs.blob_name
-    data = await svc.engine.fetch_log_zip(blob_name)
-    summary = await asyncio.to_thread(excerpt, data)  # a large zip takes seconds: keep the loop free
-    await svc.slack.files_upload_v2(
-        channel=req.channel_id,
-        thread_ts=req.thread,
-        initial_comment=f"Logs of the check of *{job.target.name}* (requested by <@{req.user_id}>)",
-        file_uploads=[
-            {"content": data, "filename": blob_name.rsplit("/", 1)[-1], "title": "Troubleshoot log zip"},
-            {"content": summary, "filename": "excerpt.txt", "title": "Relevant lines"},
-        ],
-    )
+    # Spooled to disk and streamed out again: the zip (up to VPNCHECK_LOG_MAX_BYTES) never sits in memory.
+    async with svc.engine.log_zip_file(blob_name) as path:
+        # a large zip takes seconds: keep the loop free
+        summary = await asyncio.to_thread(excerpt, path, limits=svc.engine.zip_limits)
+        await share_files(
+            svc.slack,
+            channel=req.channel_id,
+            thread_ts=req.thread,
+            initial_comment=f"Logs of the check of *{job.target.name}* (requested by <@{req.user_id}>)",
+            files=[
+                Upload(blob_name.rsplit("/", 1)[-1], "Troubleshoot log zip", path=path),
+                Upload("excerpt.txt", "Relevant lines", content=summary.encode()),
+            ],
+        )
     await svc.audit.record(AuditEvent.of(req, "logs", "uploaded", target=press.value, kind="button"))
     return []
 

@@ -10,14 +10,15 @@ import zlib
 
 from bot.logs import ZipLimits, analyse_zip, excerpt
 from bot.logs.archive import unsafe_name_reason
+from sandbox.logsamples import write_many_entries_zip
 
 from .helpers import make_zip, raw_zip, reference, zip_bomb
 
 MiB = 1024 * 1024
 
 
-def test_zip_bomb_is_stopped_early_in_time_and_memory() -> None:
-    bomb = zip_bomb(gib=1)
+def test_zip_bomb_is_refused_from_its_directory_before_inflating() -> None:
+    bomb = zip_bomb(gib=1)  # the header states 1 GiB honestly: refused without inflating a byte
     assert len(bomb) < 2 * MiB
     tracemalloc.start()
     started = time.perf_counter()
@@ -25,9 +26,44 @@ def test_zip_bomb_is_stopped_early_in_time_and_memory() -> None:
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert any("zip bomb" in p for p in summary.problems)
+    assert any("declares 1024 MiB" in p for p in summary.problems), summary.problems
     assert elapsed < 2.0
     assert peak < 16 * MiB
+
+
+def test_two_hundred_thousand_entries_refused_from_the_zip64_end_record() -> None:
+    """The old reader let zipfile build 1.5 M ZipInfos first (about 20 s and 630 MiB)."""
+    out = io.BytesIO()
+    write_many_entries_zip(out, 200_000, zip64=True)
+    data = out.getvalue()
+    tracemalloc.start()
+    summary = analyse_zip(data)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert summary.problems == ["archive holds 200000 entries, above the cap of 10000; not read"]
+    assert summary.files == []
+    assert peak < 16 * MiB
+
+
+def test_end_record_that_lies_about_the_count_is_caught_by_the_walk() -> None:
+    out = io.BytesIO()
+    write_many_entries_zip(out, 3_001, claimed=3)
+    summary = analyse_zip(out.getvalue(), limits=ZipLimits(max_members=3_000))
+    assert summary.problems == ["archive holds more than 3000 entries (its end record says 3); not read"]
+
+
+def test_a_huge_directory_is_refused_before_it_is_read() -> None:
+    out = io.BytesIO()
+    write_many_entries_zip(out, 50_000)
+    summary = analyse_zip(out.getvalue(), limits=ZipLimits(max_members=100_000, max_directory_bytes=MiB))
+    assert summary.problems == ["archive directory is 2 MiB, above the 1 MiB cap; not read"]
+
+
+def test_declared_total_above_the_cap_is_refused() -> None:
+    limits = ZipLimits(max_total_bytes=2 * MiB)
+    many = make_zip({f"i{n}/IKEErrors.txt": bytes(MiB) for n in range(3)})
+    summary = analyse_zip(many, limits=limits)
+    assert summary.problems == ["archive declares 3 MiB uncompressed, above the 2 MiB cap; not read"]
 
 
 def test_bomb_whose_header_lies_about_its_size() -> None:
@@ -39,14 +75,21 @@ def test_bomb_whose_header_lies_about_its_size() -> None:
 
 
 def test_size_limits_apply_without_ratio() -> None:
-    limits = ZipLimits(max_member_bytes=1 * MiB, max_total_bytes=2 * MiB)
+    limits = ZipLimits(max_member_bytes=1 * MiB, max_total_bytes=8 * MiB)
     big = reference("Scrubbed-wfpdiag.txt").encode() * 2000  # ~4 MB of log that compresses modestly
     summary = analyse_zip(make_zip({"Scrubbed-wfpdiag.txt": big}), limits=limits)
-    assert any("larger than 1 MiB" in p for p in summary.problems)
-    assert summary.findings[0].title == "Pre-shared key mismatch"  # what was read still counts
-    many = make_zip({f"i{n}/Scrubbed-wfpdiag.txt": big[: MiB - 1000] for n in range(4)})
-    summary = analyse_zip(many, limits=limits)
-    assert any("total uncompressed size" in p or "archive larger" in p for p in summary.problems)
+    assert any(
+        "declares 3 MiB uncompressed, above the 1 MiB cap for one member" in p for p in summary.problems
+    )
+    assert summary.findings == []  # refused from the directory: nothing was inflated
+    # A header that understates the size is caught while reading; what fits still counts.
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    lying = raw_zip(
+        "Scrubbed-wfpdiag.txt", packer.compress(big) + packer.flush(), crc=zlib.crc32(big), size=1000
+    )
+    summary = analyse_zip(lying, limits=limits)
+    assert any("larger than 1 MiB" in p for p in summary.problems), summary.problems
+    assert summary.findings[0].title == "Pre-shared key mismatch"
 
 
 def test_traversal_and_absolute_names_are_reported_not_read() -> None:
