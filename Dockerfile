@@ -40,7 +40,7 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 USER 10001:10001
 WORKDIR /tmp
 EXPOSE 3000 9100
-# `vpncheck healthcheck` asks this container's own /healthz (PORT for serve, METRICS_PORT for worker).
+# `vpncheck healthcheck` asks this container's own /healthz on METRICS_PORT (both roles; never the Slack port).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["vpncheck", "healthcheck"]
 ENTRYPOINT ["vpncheck"]
 CMD ["serve"]

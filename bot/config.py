@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     lost_sweep_interval: float = Field(default=300.0, gt=0, validation_alias="VPNCHECK_LOST_SWEEP_INTERVAL")
     worker_concurrency: int = Field(default=16, ge=1, le=1000, validation_alias="VPNCHECK_WORKER_CONCURRENCY")
     metrics_port: int = Field(default=9100, ge=0, le=65535, validation_alias="METRICS_PORT")
+    # Seconds between the background readiness checks (/readyz answers from the last one, never calls Slack).
+    ready_interval: float = Field(default=10.0, gt=0, le=300, validation_alias="VPNCHECK_READY_INTERVAL")
     portal_url: str = Field(default="https://portal.azure.com", validation_alias="VPNCHECK_PORTAL_URL")
 
     # --- Logging -------------------------------------------------------------------------------
@@ -166,7 +168,12 @@ Role = Literal["serve", "worker", "check", "status", "audit"]
 
 # What each role cannot run without (checked after parsing so every gap is reported at once).
 _REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
-    "serve": (("slack_bot_token", "SLACK_BOT_TOKEN"), ("slack_signing_secret", "SLACK_SIGNING_SECRET")),
+    "serve": (
+        ("slack_bot_token", "SLACK_BOT_TOKEN"),
+        ("slack_signing_secret", "SLACK_SIGNING_SECRET"),
+        # without it, names would resolve in any subscription the identity can read
+        ("azure_subscription_ids", "AZURE_SUBSCRIPTION_IDS"),
+    ),
     "worker": (
         ("slack_bot_token", "SLACK_BOT_TOKEN"),
         ("azure_storage_account_id", "AZURE_STORAGE_ACCOUNT_ID"),
@@ -227,4 +234,6 @@ def _missing(settings: Settings, role: Role | None) -> list[str]:
     ]
     if role == "serve" and settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
         lines.append("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
+    if role == "serve" and settings.metrics_port and settings.metrics_port == settings.port:
+        lines.append("METRICS_PORT: must differ from PORT (health and metrics are kept off the Slack port)")
     return lines

@@ -101,7 +101,7 @@ async def run_demo(
 
 
 async def _play(sandbox: Sandbox, scenarios: list[DemoScenario]) -> int:
-    port = free_port()
+    port, bot_health = free_port(), free_port()
     env = {
         **os.environ,
         **sandbox.env(),
@@ -111,13 +111,14 @@ async def _play(sandbox: Sandbox, scenarios: list[DemoScenario]) -> int:
         "LOG_LEVEL": "INFO",
     }
     env.pop("SLACK_APP_TOKEN", None)
-    bot = ChildProcess("serve", env, sandbox.workdir / "serve.log")
+    # each role has its own health port, as each has its own container in production
+    bot = ChildProcess("serve", {**env, "METRICS_PORT": str(bot_health)}, sandbox.workdir / "serve.log")
     worker = ChildProcess("worker", env, sandbox.workdir / "worker.log")
     color = sys.stdout.isatty()
     failures = 0
     try:
         bot_url = f"http://127.0.0.1:{port}/slack/events"
-        await wait_ready(f"http://127.0.0.1:{port}/readyz", bot)
+        await wait_ready(f"http://127.0.0.1:{bot_health}/readyz", bot)
         slack = SlackClient(sandbox.signing_secret, sandbox.slack.url)
         print(
             f"demo: sandbox up, bot on :{port}, worker running; "

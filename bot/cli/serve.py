@@ -1,4 +1,7 @@
-"""`vpncheck serve`: Bolt over HTTP (PORT, /slack/events) or Socket Mode, plus health and metrics."""
+"""`vpncheck serve`: Bolt over HTTP (PORT, /slack/events) or Socket Mode; health and metrics on METRICS_PORT.
+
+The Slack port answers Slack only: probes and scrapes go to METRICS_PORT, which the manifests keep inside
+the cluster, so an anonymous caller who can reach the Slack URL cannot read metrics or drive the probes."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from aiohttp import web
 import handlers
 from bot.cli.startup import redis_is_safe
 from bot.config import Settings
-from bot.ops.health import add_health_routes, serve_health
+from bot.ops.health import HealthServer, serve_health
 from bot.ops.logging import configure_logging, get_logger
 from bot.ops.signals import stop_on_signals
 from bot.services import Services
@@ -36,24 +39,28 @@ async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, co
 
     probes = {"redis": redis_ok, "slack": slack_ok}
     stop = stop or stop_on_signals()
+    health: HealthServer | None = None
+    if settings.metrics_port:
+        health = await serve_health(
+            probes, "0.0.0.0", settings.metrics_port, interval=settings.ready_interval
+        )
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
         handler = AsyncSocketModeHandler(app, settings.slack_app_token, web_client=svc.slack)
-        health = await serve_health(probes, "0.0.0.0", settings.port)
         await handler.connect_async()  # type: ignore[no-untyped-call]
-        log.info("serving", mode="socket", port=settings.port)
+        log.info("serving", mode="socket", metrics_port=settings.metrics_port)
         await stop.wait()
         await handler.close_async()  # type: ignore[no-untyped-call]
-        await health.cleanup()
     else:
         web_app = app.web_app(path="/slack/events")
-        add_health_routes(web_app, probes)
         runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "0.0.0.0", settings.port).start()
-        log.info("serving", mode="http", port=settings.port, path="/slack/events")
+        log.info("serving", mode="http", port=settings.port, metrics_port=settings.metrics_port)
         await stop.wait()
         await runner.cleanup()
+    if health is not None:
+        await health.cleanup()
     await svc.aclose()
     return 0

@@ -32,15 +32,17 @@ async def run_audit(settings: Settings, *, limit: int) -> int:
 
 
 def run_healthcheck() -> int:
-    """Docker HEALTHCHECK: one role per container; the bot answers on PORT, the worker on METRICS_PORT."""
-    ports = [os.environ.get("PORT", "3000"), os.environ.get("METRICS_PORT", "9100")]
-    errors = []
-    for port in dict.fromkeys(p for p in ports if p and p != "0"):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=3) as resp:
-                if resp.status == 200:
-                    return 0
-        except OSError as exc:
-            errors.append(f":{port} {exc}")
-    print("unhealthy: " + "; ".join(errors), file=sys.stderr)
+    """Docker HEALTHCHECK: both roles answer /healthz on METRICS_PORT (the Slack port serves Slack only)."""
+    port = os.environ.get("METRICS_PORT", "9100")
+    if port == "0":
+        print("unhealthy: METRICS_PORT=0 turns the health endpoint off", file=sys.stderr)
+        return 1
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=3) as resp:
+            if resp.status == 200:
+                return 0
+            problem = f"answered {resp.status}"
+    except OSError as exc:
+        problem = str(exc)
+    print(f"unhealthy: :{port} {problem}", file=sys.stderr)
     return 1

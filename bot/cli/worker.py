@@ -52,6 +52,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, *, c
             {"redis": redis_ok, "slack": slack_ok},
             "0.0.0.0",
             settings.metrics_port,
+            interval=settings.ready_interval,
             refresh_metrics=lambda: _refresh_depth(svc),
         )
     stop = stop or stop_on_signals()

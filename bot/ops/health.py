@@ -1,13 +1,18 @@
-"""/healthz, /readyz and /metrics for both roles (the bot mounts them beside Bolt; the worker serves its own).
+"""/healthz, /readyz and /metrics for both roles, on their own port (METRICS_PORT), never the Slack port.
 
-Readiness means "can do useful work now": Redis answers PING and Slack answers auth.test.
+Readiness means "can do useful work now": Redis answers PING and Slack answers auth.test. The probes run in
+the background every `interval` seconds and /readyz answers from the last result: a flood of probe requests
+(or a slow Slack) costs no Slack call and cannot turn a replica unready by itself. A result older than
+`stale_after` counts as not ready (the checker itself has stalled). /healthz is liveness: the process answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -15,10 +20,62 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 Probe = Callable[[], Awaitable[None]]
 Refresh = Callable[[], Awaitable[None]]
 
+READY_INTERVAL = 10.0  # seconds between background checks (VPNCHECK_READY_INTERVAL)
+
+
+@dataclass
+class ReadinessCache:
+    """The last answer of every probe, refreshed by one background task; read by /readyz at no cost."""
+
+    probes: Mapping[str, Probe]
+    interval: float = READY_INTERVAL
+    timeout: float = 2.0
+    results: dict[str, str] = field(default_factory=dict)
+    checked_at: float | None = None  # monotonic time of the last completed round
+    checks: int = 0  # rounds completed (tests wait on it)
+    _task: asyncio.Task[None] | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def check_once(self) -> None:
+        results: dict[str, str] = {}
+        for name, probe in self.probes.items():
+            try:
+                await asyncio.wait_for(probe(), self.timeout)
+                results[name] = "ok"
+            except Exception as exc:
+                results[name] = f"{type(exc).__name__}: {exc}"[:200]
+        self.results = results
+        self.checked_at = time.monotonic()
+        self.checks += 1
+
+    async def _loop(self) -> None:
+        while True:
+            await self.check_once()
+            await asyncio.sleep(self.interval)  # a schedule, not synchronisation
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="readiness")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def answer(self) -> tuple[bool, dict[str, str]]:
+        if self.checked_at is None:
+            return False, {"readiness": "not checked yet"}
+        age = time.monotonic() - self.checked_at
+        if age > 3 * self.interval + self.timeout * len(self.probes):
+            return False, {**self.results, "readiness": f"last check {age:.0f} s ago (checker stalled)"}
+        return all(v == "ok" for v in self.results.values()), self.results
+
 
 def add_health_routes(
     app: web.Application,
-    probes: Mapping[str, Probe],
+    readiness: ReadinessCache,
     *,
     timeout: float = 2.0,
     refresh_metrics: Refresh | None = None,
@@ -29,14 +86,7 @@ def add_health_routes(
         return web.json_response({"status": "ok"})
 
     async def readyz(_: web.Request) -> web.Response:
-        results: dict[str, str] = {}
-        for name, probe in probes.items():
-            try:
-                await asyncio.wait_for(probe(), timeout)
-                results[name] = "ok"
-            except Exception as exc:
-                results[name] = f"{type(exc).__name__}: {exc}"[:200]
-        ready = all(v == "ok" for v in results.values())
+        ready, results = readiness.answer()
         return web.json_response({"ready": ready, "checks": results}, status=200 if ready else 503)
 
     async def metrics(_: web.Request) -> web.Response:
@@ -52,13 +102,30 @@ def add_health_routes(
     app.router.add_get("/metrics", metrics)
 
 
+@dataclass
+class HealthServer:
+    runner: web.AppRunner
+    readiness: ReadinessCache
+
+    async def cleanup(self) -> None:
+        await self.readiness.stop()
+        await self.runner.cleanup()
+
+
 async def serve_health(
-    probes: Mapping[str, Probe], host: str, port: int, *, refresh_metrics: Refresh | None = None
-) -> web.AppRunner:
-    """Start a small server for a role that has no HTTP server of its own (the worker)."""
+    probes: Mapping[str, Probe],
+    host: str,
+    port: int,
+    *,
+    interval: float = READY_INTERVAL,
+    refresh_metrics: Refresh | None = None,
+) -> HealthServer:
+    """Health and metrics on their own port: the Slack listener's port serves Slack only."""
+    readiness = ReadinessCache(probes, interval=interval)
+    readiness.start()
     app = web.Application()
-    add_health_routes(app, probes, refresh_metrics=refresh_metrics)
+    add_health_routes(app, readiness, refresh_metrics=refresh_metrics)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
-    return runner
+    return HealthServer(runner, readiness)

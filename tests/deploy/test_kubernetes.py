@@ -101,8 +101,31 @@ def test_bot_is_served_and_protected_from_disruption(overlay: Rendered) -> None:
     selector = bot["spec"]["selector"]["matchLabels"]
     assert overlay.named("Service", "vpncheck-bot")["spec"]["selector"] == selector
     assert overlay.named("PodDisruptionBudget", "vpncheck-bot")["spec"]["selector"]["matchLabels"] == selector
-    port = bot["spec"]["template"]["spec"]["containers"][0]["ports"][0]
-    assert (port["name"], port["containerPort"]) == ("http", 3000)
+    container = bot["spec"]["template"]["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"http": 3000, "metrics": 9100}
+
+
+def test_probes_and_metrics_stay_off_the_slack_port(overlay: Rendered) -> None:
+    """Slack's port faces the ingress; health and metrics use METRICS_PORT, reachable from monitoring only."""
+    for name, template in _pod_specs(overlay).items():
+        container = template["spec"]["containers"][0]
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            if probe in container:
+                assert container[probe]["httpGet"]["port"] == "metrics", (name, probe)
+    service = overlay.named("Service", "vpncheck-bot")
+    assert [p["targetPort"] for p in service["spec"]["ports"]] == ["http"]
+    for policy in overlay.of_kind("NetworkPolicy"):
+        for rule in policy["spec"].get("ingress", []):
+            ports = {p["port"] for p in rule.get("ports", [])}
+            sources = {
+                s.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+                for s in rule.get("from", [])
+            }
+            if 3000 in ports:
+                assert sources == {"ingress-nginx"}, policy["metadata"]["name"]
+            if 9100 in ports:
+                assert sources == {"monitoring"}, policy["metadata"]["name"]
 
 
 def test_worker_is_scaled_by_keda_on_the_redis_queue(overlay: Rendered) -> None:

@@ -33,6 +33,7 @@ class Running:
     slack: SlackClient
     logs: io.StringIO
     stop: asyncio.Event
+    worker_metrics_port: int
     tasks: list[asyncio.Task[int]] = field(default_factory=list)
 
     @property
@@ -40,8 +41,17 @@ class Running:
         return f"http://127.0.0.1:{self.port}/slack/events"
 
     @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def health_url(self) -> str:
+        """The bot's /healthz, /readyz and /metrics: METRICS_PORT, never the Slack port."""
+        return f"http://127.0.0.1:{self.settings.metrics_port}"
+
+    def worker_settings(self) -> Settings:
+        """The worker's settings: the environment's, with the worker's own health port."""
+        return load_settings("worker").model_copy(update={"metrics_port": self.worker_metrics_port})
+
+    @property
+    def worker_health_url(self) -> str:
+        return f"http://127.0.0.1:{self.worker_metrics_port}"
 
     async def wait_card(self, channel: str, *, count: int = 1, timeout: float = 30) -> list[Thread]:
         """Threads in `channel` that hold a card, once there are `count` of them."""
@@ -100,6 +110,7 @@ async def start_bot(
         "METRICS_PORT": str(free_port()),
         "VPNCHECK_POLL_INTERVAL": "0.05",
         "VPNCHECK_LEASE_TTL": "3",
+        "VPNCHECK_READY_INTERVAL": "0.1",
         **extra_env,
     }
     for key, value in env.items():
@@ -108,13 +119,23 @@ async def start_bot(
     configure_logging("INFO", "json", stream=logs)
     settings = load_settings("serve")
     stop = asyncio.Event()
+    # The worker's health port is its own: both roles run in this process, each would have its own container.
     running = Running(
-        sandbox, settings, port, SlackClient(sandbox.signing_secret, sandbox.slack.url), logs, stop
+        sandbox,
+        settings,
+        port,
+        SlackClient(sandbox.signing_secret, sandbox.slack.url),
+        logs,
+        stop,
+        free_port(),
     )
     running.tasks.append(asyncio.create_task(run_serve(settings, stop, configure=False)))
     if worker:
-        running.tasks.append(asyncio.create_task(run_worker(load_settings("worker"), stop, configure=False)))
-    await wait_ready(f"{running.base_url}/readyz", running.tasks)
+        running.tasks.append(
+            asyncio.create_task(run_worker(running.worker_settings(), stop, configure=False))
+        )
+        await wait_ready(f"{running.worker_health_url}/readyz", running.tasks)
+    await wait_ready(f"{running.health_url}/readyz", running.tasks)
     return running
 
 

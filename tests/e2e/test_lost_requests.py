@@ -12,7 +12,6 @@ import pytest
 from bot.cards import RERUN_ACTION
 from bot.cards.progress import LOST_EVENT, REQUEST_EVENT
 from bot.cli.worker import run_worker
-from bot.config import load_settings
 from bot.queue.keys import Keys
 from bot.services import Services
 from bot.slack.lost_requests import sweep_lost_requests
@@ -81,7 +80,7 @@ async def test_a_lost_request_gets_an_apology_and_a_rerun_that_works(
             user_id="U0ONCALL01",
         )
         assert resp.status == 200
-        bot.tasks.append(asyncio.create_task(run_worker(load_settings("worker"), bot.stop, configure=False)))
+        bot.tasks.append(asyncio.create_task(run_worker(bot.worker_settings(), bot.stop, configure=False)))
 
         def rerun_card(state: SlackState) -> bool:
             return len(cards_in(state.thread(CHANNEL, lost_ts))) == 1

@@ -14,13 +14,13 @@ import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.cli.worker import run_worker
-from bot.config import load_settings
 from bot.queue import JobQueue
 from sandbox.processes import Azurite, RedisServer
 from sandbox.runner import Sandbox
 from sandbox.slack_state import SlackState
-from tests.e2e.conftest import Running, cards_in, start_bot, stop_bot
+from tests.e2e.conftest import Running, cards_in, start_bot, stop_bot, wait_ready
 from tests.e2e.log_checks import json_lines, leaked, sandbox_secrets
+from tests.e2e.slack_support import wait_until
 
 SUB_PROD = "6d1f3b52-8a4e-4c9b-b7f0-2e5a9c1d4f80"
 JOB_LOGGERS = (
@@ -56,7 +56,7 @@ def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: s
 
 
 def urls(bot: Running) -> dict[str, str]:
-    return {"bot": bot.base_url, "worker": f"http://127.0.0.1:{bot.settings.metrics_port}"}
+    return {"bot": bot.health_url, "worker": bot.worker_health_url}
 
 
 def parent_says(channel: str, words: str) -> Any:
@@ -94,7 +94,8 @@ async def test_probes_and_metrics_of_both_roles(
         queue = JobQueue(redis_client, lease_ttl=60)
         held = await queue.claim("test-holder")
         assert held is not None and held.subscription_id == SUB_PROD
-        bot.tasks.append(asyncio.create_task(run_worker(load_settings("worker"), bot.stop, configure=False)))
+        bot.tasks.append(asyncio.create_task(run_worker(bot.worker_settings(), bot.stop, configure=False)))
+        await wait_ready(f"{bot.worker_health_url}/readyz", bot.tasks)
         base = urls(bot)
         for role, url in base.items():
             status, body = await _ready(url)
@@ -161,7 +162,8 @@ async def test_readiness_turns_503_when_redis_is_down(
                 assert (await _ready(url))[0] == 200
             await asyncio.to_thread(private_redis.stop)
             for role, url in urls(bot).items():
-                status, body = await _ready(url)
+                # /readyz answers from the background check: the next round sees Redis gone
+                status, body = await wait_until(lambda u=url: _ready(u), lambda answer: answer[0] == 503)
                 assert status == 503, (role, body)
                 assert body["ready"] is False and body["checks"]["slack"] == "ok"
                 assert body["checks"]["redis"] != "ok"

@@ -168,7 +168,7 @@ resource bot 'Microsoft.App/containerApps@2024-03-01' = {
               type: 'Startup'
               httpGet: {
                 path: '/healthz'
-                port: 3000
+                port: 9100  // METRICS_PORT: health is never on the Slack port (ingress: 3000 only)
               }
               periodSeconds: 2
               failureThreshold: 30
@@ -177,7 +177,7 @@ resource bot 'Microsoft.App/containerApps@2024-03-01' = {
               type: 'Liveness'
               httpGet: {
                 path: '/healthz'
-                port: 3000
+                port: 9100
               }
               periodSeconds: 10
               failureThreshold: 3
@@ -186,7 +186,7 @@ resource bot 'Microsoft.App/containerApps@2024-03-01' = {
               type: 'Readiness'
               httpGet: {
                 path: '/readyz'
-                port: 3000
+                port: 9100
               }
               periodSeconds: 10
               failureThreshold: 3
