@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
 from bot.cards.progress import REQUEST_EVENT, build_parent
@@ -59,7 +60,10 @@ async def mark_parent_lost(svc: Services, channel_id: str, parent_ts: str, paylo
 async def post_parent(svc: Services, requester: Requester, target: Target) -> Requester:
     """Posts "VPN check for X requested by @you: queued" and returns the requester placed in its thread."""
     text, blocks = build_parent(target_label(target), requester.user_id, "queued")
-    await note_channel(svc.redis, requester.channel_id, time.time())
+    try:  # best effort: with Redis down the request fails right after, and the parent must say so
+        await note_channel(svc.redis, requester.channel_id, time.time())
+    except RedisError as exc:
+        log.warning("note_channel_failed", error=repr(exc))
     posted = await svc.slack.chat_postMessage(
         channel=requester.channel_id,
         text=text,
