@@ -59,6 +59,10 @@ class Settings(BaseSettings):
         default_factory=dict, validation_alias="VPNCHECK_ALIASES"
     )
     policy_file: Path | None = Field(default=None, validation_alias="VPNCHECK_POLICY_FILE")
+    # Seconds between reads of the policy file (a change applies without a restart; SIGHUP reads at once).
+    policy_reload_interval: float = Field(
+        default=5.0, gt=0, le=3600, validation_alias="VPNCHECK_POLICY_RELOAD_INTERVAL"
+    )
     poll_interval: float = Field(default=10.0, gt=0, le=300, validation_alias="VPNCHECK_POLL_INTERVAL")
     operation_timeout: float = Field(default=900.0, gt=0, validation_alias="VPNCHECK_OPERATION_TIMEOUT")
     log_max_bytes: int = Field(default=256 * 1024 * 1024, gt=0, validation_alias="VPNCHECK_LOG_MAX_BYTES")

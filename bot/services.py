@@ -68,6 +68,10 @@ class Services:
             slack=slack,
         )
 
+    def use_policy(self, policy: Policy) -> None:
+        """Install a re-read policy: the next decision uses it (user-group answers stay cached by group)."""
+        self.policy = policy
+
     async def authorize(self, requester: Requester, target: Target | None = None) -> Decision:
         """The one authorisation entry point: the access policy's answer for this requester.
 

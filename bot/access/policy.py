@@ -127,16 +127,21 @@ class Policy:
 
     @classmethod
     def parse(cls, text: str, *, source: str = "policy") -> Policy:
+        """The policy in `text`; a PolicyError naming the line of every duplicate key or unknown field."""
         try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            duplicates = list(_duplicate_keys(root))
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise PolicyError(f"{source}: not valid YAML: {exc}") from exc
+        if duplicates:  # YAML keeps the last one silently: a rule could lose its restriction unseen
+            raise PolicyError(f"{source}: duplicate keys:\n" + "\n".join(duplicates))
         if not isinstance(data, dict):
             raise PolicyError(f"{source}: expected a mapping with 'contact' and 'rules'")
         try:
             parsed = _PolicyFile.model_validate(data)
         except ValidationError as exc:
-            raise PolicyError(f"{source}: invalid policy:\n{_describe(exc)}") from exc
+            raise PolicyError(f"{source}: invalid policy:\n{_describe(exc, root)}") from exc
         return cls(contact=parsed.contact, admins=frozenset(parsed.admins), rules=tuple(parsed.rules))
 
     @property
@@ -169,12 +174,50 @@ class Policy:
         )
 
 
-def _describe(exc: ValidationError) -> str:
+def _duplicate_keys(node: yaml.Node | None, path: str = "") -> Iterable[str]:
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[object, int] = {}
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else str(key.start_mark)
+            line = key.start_mark.line + 1
+            where = f"{path}.{name}".lstrip(".")
+            if name in seen:
+                yield f"  line {line}: {where} is already set on line {seen[name]}"
+            else:
+                seen[name] = line
+            yield from _duplicate_keys(value, where)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _duplicate_keys(item, f"{path}[{index}]")
+
+
+def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The line (1-based) of the key or item a pydantic error location points at, as deep as it exists."""
+    node, line = root, None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            match = next((kv for kv in node.value if getattr(kv[0], "value", None) == part), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _describe(exc: ValidationError, root: yaml.Node | None = None) -> str:
     lines = []
     for err in exc.errors():
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
         message = err["msg"]
         if err["type"] == "string_pattern_mismatch":
             message = f"{err['input']!r} is not a valid id here"
-        lines.append(f"  {where or '(top level)'}: {message}")
+        if err["type"] == "extra_forbidden":
+            message = "unknown field (a typo? it would otherwise be ignored)"
+        line = _line_of(root, tuple(err["loc"]))
+        at = f"line {line}: " if line is not None else ""
+        lines.append(f"  {at}{where or '(top level)'}: {message}")
     return "\n".join(lines)

@@ -6,10 +6,12 @@ the cluster, so an anonymous caller who can reach the Slack URL cannot read metr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from aiohttp import web
 
 import handlers
+from bot.access.reload import PolicyReloader
 from bot.cli.startup import redis_is_safe
 from bot.config import Settings
 from bot.ops.health import HealthServer, serve_health
@@ -30,6 +32,14 @@ async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, co
         await svc.aclose()
         return 2
     app = build_app(svc, handlers.register)
+    reloader = None
+    if settings.policy_file:
+        reloader = asyncio.create_task(
+            PolicyReloader(
+                settings.policy_file, svc.use_policy, interval=settings.policy_reload_interval
+            ).run(),
+            name="policy-reload",
+        )
 
     async def redis_ok() -> None:
         await svc.redis.ping()
@@ -62,5 +72,9 @@ async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, co
         await runner.cleanup()
     if health is not None:
         await health.cleanup()
+    if reloader is not None:
+        reloader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reloader
     await svc.aclose()
     return 0

@@ -21,10 +21,23 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"),
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWTs (Azure access tokens)
     re.compile(r"(?i)(?<=[?&])sig=[^&\s]+"),  # SAS signatures
+    # SAS signatures inside a URL-encoded URL (a query parameter of another URL): `%26sig%3D...`, up to `%26`
+    # (encoded once or more: %3D, %253D)
+    re.compile(
+        r"(?i)(?:(?<=%26)|(?<=%3F)|(?<=%2526)|(?<=%253F)|(?<![A-Za-z0-9_%]))sig%(?:25)*3D(?:(?!%(?:25)*26)[^&\s\"'<>])+"
+    ),
     re.compile(r"(?i)(?<=AccountKey=)[^;\s]+"),
     re.compile(r"(?i)(?<=SharedAccessSignature=)[^;\s]+"),
     re.compile(r"https://hooks\.slack\.com/\S+"),  # response_url / webhooks can post as the app
-    re.compile(r"(?i)(?<=client_secret=)[^&\s]+"),
+    # `name=value`, `name: value`, `"name": "value"` for every credential-bearing name, in any case; only the
+    # value (the `s` group) is masked so the line still says what was there
+    re.compile(
+        r"(?i)(?<![A-Za-z0-9])(?:[a-z0-9]+[_-])*(?:client[_-]?secret|access[_-]?token|refresh[_-]?token|"
+        r"id[_-]?token|signing[_-]?secret|secret|password|passwd|pwd|api[_-]?key|account[_-]?key)"
+        r"[\"']?\s*[:=]\s*[\"']?(?P<s>[^\"'&;,\s}]+)"
+    ),
+    # the password of a URL's user info: redis://:pw@host, rediss://user:pw@host (REDIS_URL), and the like
+    re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^:/@\s]*:(?P<s>[^@/\s]+)@"),
     re.compile(r"(?i)(?<=password=)[^&;\s]+"),
     re.compile(r"(?i)(?<=x-identity-header=)[^&;\s\"']+"),
 ]
@@ -37,13 +50,27 @@ _SECRET_KEYS = {
     "slack_app_token",
     "password",
     "key",
+    "client_secret",
+    "access_token",
+    "refresh_token",
+    "secret",
+    "redis_url",
 }
+
+
+def _mask(match: re.Match[str]) -> str:
+    if "s" not in match.re.groupindex:
+        return _REDACTED
+    start, end = match.span("s")
+    whole = match.group(0)
+    base = match.start()
+    return whole[: start - base] + _REDACTED + whole[end - base :]
 
 
 def redact(text: str) -> str:
     """Mask anything that looks like a credential; applied to every log value and audit field."""
     for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(_REDACTED, text)
+        text = pattern.sub(_mask, text)
     return text
 
 

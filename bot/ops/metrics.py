@@ -25,6 +25,11 @@ SLACK_ERRORS = Counter("vpncheck_slack_errors_total", "Slack API errors", ["meth
 SLACK_RETRIES = Counter("vpncheck_slack_retries_total", "Slack API calls retried (429 / 5xx)", ["method"])
 REQUESTS = Counter("vpncheck_requests_total", "Slack requests handled", ["kind"])
 REFUSED = Counter("vpncheck_refused_total", "Requests refused by the access policy", ["kind"])
+POLICY_RELOADS = Counter(
+    "vpncheck_policy_reloads_total",
+    "Policy file re-reads that installed a new policy or kept the old",
+    ["result"],
+)
 JOBS_LOST = Counter(
     "vpncheck_jobs_lost_total",
     "Queued jobs passed over because their data was gone from Redis (lost, or expired while queued)",

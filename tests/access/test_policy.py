@@ -112,9 +112,16 @@ def test_usergroups_property_lists_only_named_groups(policy: Policy) -> None:
         ),
         (
             "contact: x\nrules:\n  - users: [U0A1]\n    subscription: ['*']",
-            "rules[0].subscription: Extra inputs",
+            "line 4: rules[0].subscription: unknown field",
         ),
-        ("contact: x\nadmin: [U0A1]", "admin: Extra inputs are not permitted"),
+        ("contact: x\nadmin: [U0A1]", "line 2: admin: unknown field"),
+        ("contact: x\nrules:\n  - users: [alice]\n    subscriptions: ['*']", "line 3: rules[0].users[0]"),
+        ("contact: x\ncontact: y", "line 2: contact is already set on line 1"),
+        (
+            "contact: x\nrules:\n  - users: [U0A1]\n    subscriptions: ['*']\n"
+            "    resource_groups: [rg-dev]\n    resource_groups: ['*']",
+            "line 6: rules[0].resource_groups is already set on line 5",
+        ),
     ],
 )
 def test_malformed_policies_give_clear_errors(text: str, fragment: str) -> None:
