@@ -26,6 +26,7 @@ from aiohttp import web
 from sandbox.arm_app import ArmApp, ArmSettings
 from sandbox.arm_state import ArmState, Clock, Operation, RecordedRequest, SystemClock
 from sandbox.arm_wire import ARM_AUDIENCES, blob_name, format_azure_time, troubleshooting_result
+from sandbox.chaos import Chaos
 from sandbox.identity import start_app
 from sandbox.scenarios import Catalogue, load_catalogue
 from sandbox.tls import SandboxTLS
@@ -121,6 +122,9 @@ class ArmSimulator:
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self._port = 0
+        self.chaos: Chaos | None = (
+            None  # random faults for the chaos harness (sandbox/chaos.py); off by default
+        )
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
@@ -129,7 +133,7 @@ class ArmSimulator:
         return f"https://127.0.0.1:{self._port}"
 
     async def __aenter__(self) -> ArmSimulator:
-        app = ArmApp(self.catalogue, self.state, self.settings, self._launch).build()
+        app = ArmApp(self.catalogue, self.state, self.settings, self._launch).build(chaos=lambda: self.chaos)
         self._runner, self._port = await start_app(app, ssl_context=self.tls.server_context())
         return self
 

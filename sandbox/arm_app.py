@@ -36,6 +36,7 @@ from sandbox.arm_wire import (
     target_json,
     watcher_json,
 )
+from sandbox.chaos import Chaos, arm_fault, chaos_middleware
 from sandbox.identity import read_token
 from sandbox.scenarios import (
     Catalogue,
@@ -178,8 +179,11 @@ class ArmApp:
             ),
         ]
 
-    def build(self) -> web.Application:
-        app = web.Application(client_max_size=4 * 1024 * 1024)
+    def build(self, chaos: Callable[[], Chaos | None] = lambda: None) -> web.Application:
+        """`chaos`: the random faults the chaos harness attaches (sandbox/chaos.py); none by default."""
+        app = web.Application(
+            client_max_size=4 * 1024 * 1024, middlewares=[chaos_middleware(chaos, arm_fault)]
+        )
         app.router.add_get("/_sandbox/requests", self.sandbox_requests)
         app.router.add_get("/_sandbox/operations", self.sandbox_operations)
         app.router.add_post("/_sandbox/reset", self.sandbox_reset)

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from sandbox.chaos import Chaos, chaos_middleware, slack_error
 from sandbox.render import render_thread
 from sandbox.slack_socket import SocketModeHub
 from sandbox.slack_state import JSON, Call, Edit, Ephemeral, HookPost, Message, SlackState, Workspace
@@ -84,6 +85,9 @@ class SlackEmulator:
             self.tokens[app_token] = DEFAULT_APP_SCOPES
         self._host, self._port = host, port
         self._faults: list[_Fault] = []
+        self.chaos: Chaos | None = (
+            None  # random faults for the chaos harness (sandbox/chaos.py); off by default
+        )
         self._changed = asyncio.Condition()
         self.socket = SocketModeHub(workspace.app_id, on_ack=self._on_socket_ack)
         self._runner: web.AppRunner | None = None
@@ -91,7 +95,10 @@ class SlackEmulator:
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> SlackEmulator:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = web.Application(
+            client_max_size=64 * 1024 * 1024,
+            middlewares=[chaos_middleware(lambda: self.chaos, slack_error)],
+        )
         app.add_routes(
             [
                 web.route("*", "/api/{method}", self._api),

@@ -42,9 +42,14 @@ async def handle_rerun(svc: Services, press: ButtonPress) -> list[Reply]:
         return [{"text": "⏳ Already re-running this check."}]
     result = await submit_check(svc, req, press.value)
     if result.queued:  # everyone in the thread sees that a new check is coming; refusals stay private
-        await svc.slack.chat_postMessage(
-            channel=req.channel_id, thread_ts=req.thread, text=f"🔁 Re-run by <@{req.user_id}>: {result.text}"
-        )
+        try:
+            await svc.slack.chat_postMessage(
+                channel=req.channel_id,
+                thread_ts=req.thread,
+                text=f"🔁 Re-run by <@{req.user_id}>: {result.text}",
+            )
+        except Exception as exc:  # a notice only (not retried: web.NOT_IDEMPOTENT); the card still comes
+            log.warning("rerun_notice_failed", error=repr(exc))
         return []
     return [{"text": result.text}]
 

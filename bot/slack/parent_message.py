@@ -7,7 +7,9 @@ from different processes: `advance_parent` (a Redis mark) keeps a late "queued" 
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -20,6 +22,7 @@ from bot.queue.marks import advance_parent, note_channel
 from bot.services import Services
 
 log = get_logger("vpncheck.parent")
+_PARENT_ATTEMPTS = 3
 
 
 def target_label(target: Target) -> str:
@@ -64,14 +67,43 @@ async def post_parent(svc: Services, requester: Requester, target: Target) -> Re
         await note_channel(svc.redis, requester.channel_id, time.time())
     except RedisError as exc:
         log.warning("note_channel_failed", error=repr(exc))
-    posted = await svc.slack.chat_postMessage(
-        channel=requester.channel_id,
-        text=text,
-        blocks=blocks,
-        metadata=request_metadata(svc, requester, target, "queued", None, None),
-    )
-    ts = str(posted["ts"])
+    metadata = request_metadata(svc, requester, target, "queued", None, None)
+    request_id = uuid.uuid4().hex
+    metadata["event_payload"]["request_id"] = request_id
+    ts = await _post_once(svc, requester.channel_id, request_id, text=text, blocks=blocks, metadata=metadata)
     return requester.in_thread(ts, parent_ts=ts)
+
+
+async def _post_once(svc: Services, channel: str, request_id: str, **message: Any) -> str:
+    """chat.postMessage of a parent, at most once: a 5xx or a dropped connection may hide a message Slack
+    stored, so before posting again the channel is searched for this request's id (web.py: NOT_IDEMPOTENT)."""
+    since = time.time() - 60
+    for attempt in range(1, _PARENT_ATTEMPTS + 1):
+        try:
+            return str((await svc.slack.chat_postMessage(channel=channel, **message))["ts"])
+        except Exception as exc:
+            transient = (429, 500, 502, 503, 504)
+            permanent = isinstance(exc, SlackApiError) and exc.response.status_code not in transient
+            if permanent or attempt == _PARENT_ATTEMPTS:
+                raise
+            log.warning("parent_post_uncertain", error=repr(exc), attempt=attempt)
+            await asyncio.sleep(0.5 * attempt)
+            found = await _find_parent(svc, channel, request_id, since)
+            if found is not None:
+                return found
+    raise AssertionError("unreachable")
+
+
+async def _find_parent(svc: Services, channel: str, request_id: str, since: float) -> str | None:
+    resp = await svc.slack.conversations_history(
+        channel=channel, oldest=f"{since:.6f}", include_all_metadata=True, limit=100
+    )
+    for msg in resp.get("messages") or []:
+        meta: dict[str, Any] = msg.get("metadata") or {}
+        payload = meta.get("event_payload") or {}
+        if meta.get("event_type") == REQUEST_EVENT and payload.get("request_id") == request_id:
+            return str(msg["ts"])
+    return None
 
 
 async def fail_parent(svc: Services, requester: Requester, text: str) -> None:

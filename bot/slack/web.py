@@ -24,13 +24,20 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.ops import metrics
 
+# Never retried after a 5xx or a dropped connection: Slack may have stored the first message, and a retry
+# posts it twice (seen for real; reproduced by the chaos harness). Their callers look before posting again
+# (delivery: the card's metadata in the thread; parent_message: the request id in the channel). A 429 is
+# retried: a throttled call was not handled.
+NOT_IDEMPOTENT = frozenset({"chat.postMessage"})
+
 
 class _Counted(AsyncRetryHandler):
-    """Wraps a handler to count retries per method in Prometheus."""
+    """Wraps a handler to count retries per method in Prometheus; `never` lists methods it must not retry."""
 
-    def __init__(self, inner: AsyncRetryHandler) -> None:
+    def __init__(self, inner: AsyncRetryHandler, never: frozenset[str] = frozenset()) -> None:
         super().__init__(max_retry_count=inner.max_retry_count, interval_calculator=inner.interval_calculator)
         self.inner = inner
+        self.never = never
 
     async def _can_retry_async(
         self,
@@ -40,9 +47,12 @@ class _Counted(AsyncRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
+        method = request.url.rsplit("/", 1)[-1]
+        if method in self.never:
+            return False
         ok = await self.inner._can_retry_async(state=state, request=request, response=response, error=error)
         if ok:
-            metrics.SLACK_RETRIES.labels(request.url.rsplit("/", 1)[-1]).inc()
+            metrics.SLACK_RETRIES.labels(method).inc()
         return ok
 
     async def prepare_for_next_attempt_async(
@@ -75,7 +85,7 @@ class _CountingWebClient(AsyncWebClient):
 def make_web_client(token: str, api_url: str, **kwargs: Any) -> AsyncWebClient:
     handlers: list[AsyncRetryHandler] = [
         _Counted(AsyncRateLimitErrorRetryHandler(max_retry_count=5)),
-        _Counted(AsyncServerErrorRetryHandler(max_retry_count=3)),
-        _Counted(AsyncConnectionErrorRetryHandler(max_retry_count=3)),
+        _Counted(AsyncServerErrorRetryHandler(max_retry_count=3), never=NOT_IDEMPOTENT),
+        _Counted(AsyncConnectionErrorRetryHandler(max_retry_count=3), never=NOT_IDEMPOTENT),
     ]
     return _CountingWebClient(token=token, base_url=api_url, retry_handlers=handlers, **kwargs)
