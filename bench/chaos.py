@@ -129,13 +129,14 @@ class Roles:
             )
 
     async def start_bot(self) -> None:
-        self.bot = self._spawn("serve", PORT=str(self.port), METRICS_PORT="0")
+        health = free_port()  # the bot's probes are on METRICS_PORT, never on the Slack port
+        self.bot = self._spawn("serve", PORT=str(self.port), METRICS_PORT=str(health))
         bot = self.bot
 
         def exited() -> str | None:
             return f"the bot exited: {bot.returncode}" if bot.poll() is not None else None
 
-        await wait_http_ok(f"http://127.0.0.1:{self.port}/healthz", exited, 60)
+        await wait_http_ok(f"http://127.0.0.1:{health}/healthz", exited, 60)
 
     def start_worker(self) -> None:
         self.workers.append(self._spawn("worker", METRICS_PORT="0"))
