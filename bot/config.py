@@ -89,6 +89,19 @@ class Settings(BaseSettings):
     ready_interval: float = Field(default=10.0, gt=0, le=300, validation_alias="VPNCHECK_READY_INTERVAL")
     portal_url: str = Field(default="https://portal.azure.com", validation_alias="VPNCHECK_PORTAL_URL")
 
+    # --- Azure Monitor alerts (POST /alerts/azure-monitor; the route exists only when one option is set) --
+    # Shared-secret option: the action group's webhook URL carries `?key=<this>`; at least 32 characters.
+    alert_secret: str = Field(default="", validation_alias="VPNCHECK_ALERT_SECRET")
+    # Secure-webhook option (Entra ID bearer token): all three, or none. Issuer: https://sts.windows.net/<tenant>/
+    # (v1 tokens); audience: the app registration's Application ID URI; keys: the tenant's JWKS URL.
+    alert_jwt_issuer: str = Field(default="", validation_alias="VPNCHECK_ALERT_JWT_ISSUER")
+    alert_jwt_audience: str = Field(default="", validation_alias="VPNCHECK_ALERT_JWT_AUDIENCE")
+    alert_jwks_url: str = Field(default="", validation_alias="VPNCHECK_ALERT_JWKS_URL")
+    # The app role the token must carry (Microsoft's set-up script assigns it to the action groups' app).
+    alert_jwt_role: str = Field(
+        default="ActionGroupsSecureWebhook", validation_alias="VPNCHECK_ALERT_JWT_ROLE"
+    )
+
     # --- Logging -------------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias="LOG_LEVEL"
@@ -154,6 +167,31 @@ class Settings(BaseSettings):
                 "must be the https URL of the blob container, e.g. https://acct.blob.core.windows.net/vpnlogs"
             )
         return value.rstrip("/")
+
+    @field_validator("alert_secret")
+    @classmethod
+    def _alert_secret(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @field_validator("alert_jwks_url")
+    @classmethod
+    def _jwks(cls, value: str) -> str:
+        loopback = value.startswith(("http://127.0.0.1:", "http://localhost:"))
+        if value and not (value.startswith("https://") or loopback):
+            raise ValueError(
+                "must be an https URL such as https://login.microsoftonline.com/<tenant>/discovery/v2.0/keys"
+            )
+        return value
+
+    @property
+    def alert_jwt_enabled(self) -> bool:
+        return bool(self.alert_jwt_issuer and self.alert_jwt_audience and self.alert_jwks_url)
+
+    @property
+    def alerts_enabled(self) -> bool:
+        return bool(self.alert_secret) or self.alert_jwt_enabled
 
     @property
     def zip_limits(self) -> ZipLimits:
@@ -236,6 +274,12 @@ def _missing(settings: Settings, role: Role | None) -> list[str]:
         for attr, env in _REQUIRED.get(role or "", ())
         if not getattr(settings, attr)
     ]
+    jwt_parts = (settings.alert_jwt_issuer, settings.alert_jwt_audience, settings.alert_jwks_url)
+    if any(jwt_parts) and not all(jwt_parts):
+        lines.append(
+            "VPNCHECK_ALERT_JWT_ISSUER, VPNCHECK_ALERT_JWT_AUDIENCE, VPNCHECK_ALERT_JWKS_URL: "
+            "set all three or none"
+        )
     if role == "serve" and settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
         lines.append("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
     if role == "serve" and settings.metrics_port and settings.metrics_port == settings.port:

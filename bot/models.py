@@ -107,7 +107,7 @@ class Report(BaseModel):
     finished_at: float | None = None
 
 
-Source = Literal["command", "mention", "rerun", "cli"]
+Source = Literal["command", "mention", "rerun", "cli", "alert"]
 # The channel-level parent message of a slash command moves only forward through these. "lost": Redis lost
 # the job before it finished, and the requester was told so (bot/slack/lost_requests.py).
 ParentState = Literal["queued", "running", "done", "lost"]

@@ -75,7 +75,17 @@ class Services:
     async def authorize(self, requester: Requester, target: Target | None = None) -> Decision:
         """The one authorisation entry point: the access policy's answer for this requester.
 
-        `target=None` asks whether the requester may use the bot at all (status, history, a button)."""
+        `target=None` asks whether the requester may use the bot at all (status, history, a button).
+        An alert (source "alert") may only go to the channel the policy routes its target's alerts to."""
+        if requester.source == "alert":
+            if target is None:
+                return Decision(False, "an alert must name its target")
+            route = self.policy.alert_route(target)
+            if route.allowed and route.channel != requester.channel_id:
+                return Decision(
+                    False, f"alerts on {target.name} go to {route.channel}, not {requester.channel_id}"
+                )
+            return route
         return await decide(self.policy, self.groups, requester.user_id, requester.channel_id, target)
 
     async def aclose(self) -> None:

@@ -20,6 +20,7 @@ from types import TracebackType
 import yaml
 from azure.storage.blob.aio import BlobServiceClient
 
+from sandbox.alerts import TokenIssuer
 from sandbox.arm import ArmSimulator, Timings
 from sandbox.identity import IdentityEndpoint
 from sandbox.ports import async_wait_for_port
@@ -65,6 +66,7 @@ class Sandbox:
         self.signing_secret = secrets.token_hex(16)
         self.bot_token = "xoxb-sandbox-" + secrets.token_hex(8)
         self.app_token = "xapp-sandbox-" + secrets.token_hex(8)
+        self.alert_secret = secrets.token_urlsafe(32)
         self.catalogue: Catalogue = load_catalogue()
         self._stack = AsyncExitStack()
         self._own_redis = redis is None
@@ -87,6 +89,7 @@ class Sandbox:
             self._stack.callback(self.azurite.stop)
         await self._create_container()
         self.identity = await self._stack.enter_async_context(IdentityEndpoint())
+        self.alert_issuer = await self._stack.enter_async_context(TokenIssuer(self.catalogue.tenant_id))
         self.arm = await self._stack.enter_async_context(
             ArmSimulator(
                 self.catalogue,
@@ -138,6 +141,8 @@ class Sandbox:
             "VPNCHECK_POLICY_FILE": str(SANDBOX_POLICY),
             "VPNCHECK_POLL_INTERVAL": str(max(0.05, min(2.0, self.operation_seconds / 5))),
             "VPNCHECK_LEASE_TTL": "5",
+            "VPNCHECK_ALERT_SECRET": self.alert_secret,
+            **self.alert_issuer.env(),
             **self.identity.env(),
             **self.tls.env(),
         }

@@ -12,6 +12,7 @@ Format (the path comes from the setting `VPNCHECK_POLICY_FILE`)::
         subscriptions:                 # required: subscription ids, or "*" for all
           - 11111111-2222-3333-4444-555555555555
         resource_groups: ["rg-prod-*"] # optional shell globs, case-insensitive; omitted = every group
+        alert_channel: C0INCIDENT      # optional: where Azure Monitor alerts on these targets are answered
 
 How a request is decided:
 
@@ -21,6 +22,10 @@ How a request is decided:
 * The request is allowed when some applying rule covers the target's subscription and resource group.
   With no target yet ("may this user use the bot here at all?") one applying rule is enough.
 * Everything else is refused, with a message naming `contact`.
+
+An Azure Monitor alert has no user and no channel: it is routed by its target. The first rule (in file order)
+that has an `alert_channel` and covers the target's subscription and resource group decides where the check is
+posted; with none, the alert is refused and nothing is queued. Selectors play no part for alerts.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ WILDCARD = "*"
 _GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 ChannelId = Annotated[str, StringConstraints(pattern=r"^([CGD][A-Z0-9]{2,30}|\*)$")]
+ConversationId = Annotated[str, StringConstraints(pattern=r"^[CG][A-Z0-9]{2,30}$")]
 UserId = Annotated[str, StringConstraints(pattern=r"^([UW][A-Z0-9]{2,30}|\*)$")]
 UserGroupId = Annotated[str, StringConstraints(pattern=r"^(S[A-Z0-9]{2,30}|\*)$")]
 SubscriptionPattern = Annotated[str, StringConstraints(pattern=rf"^({_GUID}|\*)$")]
@@ -61,6 +67,7 @@ class Rule(BaseModel):
     usergroups: list[UserGroupId] = Field(default_factory=list)
     subscriptions: list[SubscriptionPattern] = Field(min_length=1)
     resource_groups: list[GroupGlob] | None = None
+    alert_channel: ConversationId | None = None
 
     @model_validator(mode="after")
     def _has_selector(self) -> Self:
@@ -108,6 +115,7 @@ class Decision:
     allowed: bool
     reason: str  # plain text for the user and the audit trail
     rule: str | None = None  # which rule allowed it
+    channel: str | None = None  # for an alert: the channel the rule assigns
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,17 @@ class Policy:
             False,
             f"You can't check {target.name} (subscription {target.subscription_id}, resource group "
             f"{target.resource_group}) from here. Ask {self.contact} for access.",
+        )
+
+    def alert_route(self, target: Target) -> Decision:
+        """Where an alert on `target` is answered: the first rule with an alert channel that covers it."""
+        for i, rule in enumerate(self.rules):
+            if rule.alert_channel and rule.covers(target):
+                return Decision(True, f"alerts routed by {rule.label(i)}", rule.label(i), rule.alert_channel)
+        return Decision(
+            False,
+            f"no rule with an alert_channel covers {target.name} (subscription {target.subscription_id}, "
+            f"resource group {target.resource_group}); ask {self.contact} to route its alerts",
         )
 
 

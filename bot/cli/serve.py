@@ -1,17 +1,22 @@
 """`vpncheck serve`: Bolt over HTTP (PORT, /slack/events) or Socket Mode; health and metrics on METRICS_PORT.
 
 The Slack port answers Slack only: probes and scrapes go to METRICS_PORT, which the manifests keep inside
-the cluster, so an anonymous caller who can reach the Slack URL cannot read metrics or drive the probes."""
+the cluster, so an anonymous caller who can reach the Slack URL cannot read metrics or drive the probes.
+The Azure Monitor alert endpoint (/alerts/azure-monitor), when one of its authentication options is set, is
+served on PORT beside /slack/events (in Socket Mode, PORT serves only it): Azure must reach it from outside.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from aiohttp import web
 
 import handlers
 from bot.access.reload import PolicyReloader
+from bot.alerts.endpoint import AlertEndpoint
 from bot.cli.startup import redis_is_safe
 from bot.config import Settings
 from bot.ops.health import HealthServer, serve_health
@@ -48,6 +53,7 @@ async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, co
         await svc.slack.auth_test()
 
     probes = {"redis": redis_ok, "slack": slack_ok}
+    alerts = AlertEndpoint(svc).add_routes if settings.alerts_enabled else None
     stop = stop or stop_on_signals()
     health: HealthServer | None = None
     if settings.metrics_port:
@@ -58,12 +64,17 @@ async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, co
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
         handler = AsyncSocketModeHandler(app, settings.slack_app_token, web_client=svc.slack)
+        public = await _serve_alerts_only(alerts, settings.port) if alerts is not None else None
         await handler.connect_async()  # type: ignore[no-untyped-call]
         log.info("serving", mode="socket", metrics_port=settings.metrics_port)
         await stop.wait()
         await handler.close_async()  # type: ignore[no-untyped-call]
+        if public is not None:
+            await public.cleanup()
     else:
         web_app = app.web_app(path="/slack/events")
+        if alerts is not None:
+            alerts(web_app)
         runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "0.0.0.0", settings.port).start()
@@ -78,3 +89,13 @@ async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, co
             await reloader
     await svc.aclose()
     return 0
+
+
+async def _serve_alerts_only(add_routes: Callable[[web.Application], None], port: int) -> web.AppRunner:
+    """Socket Mode has no public HTTP server of its own: the alert endpoint gets one on PORT."""
+    app = web.Application()
+    add_routes(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", port).start()
+    return runner

@@ -108,6 +108,14 @@ class Keys:
         """Once-per-interval mark: which process sweeps for lost requests now."""
         return f"{self.tag}:sweep"
 
+    def alert(self, alert_digest: str) -> str:
+        """Where an Azure Monitor alert instance's thread is remembered (its id hashed: ids are long)."""
+        return f"{self.tag}:alert:{alert_digest}"
+
+    def alert_target(self, target_key: str) -> str:
+        """The latest alert thread of a target: a second alert on it joins that check while it runs."""
+        return f"{self.tag}:alert-target:{target_key}"
+
     def seen(self, delivery: str) -> str:
         """Once-only mark of a Slack delivery that may repeat (event id, double-clicked button)."""
         return f"{self.tag}:seen:{delivery}"

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from bot.access.audit import AuditEvent
-from bot.models import Report, Requester
+from bot.models import Report, Requester, Target
 from bot.ops import metrics
 from bot.ops.logging import get_logger
 from bot.queue import Submission
@@ -27,6 +27,7 @@ class IntakeResult:
 
     text: str
     queued: bool = False
+    job_id: str | None = None
 
 
 async def submit_check(svc: Services, requester: Requester, query: str) -> IntakeResult:
@@ -46,7 +47,14 @@ async def submit_check(svc: Services, requester: Requester, query: str) -> Intak
             AuditEvent.of(requester, "check", "refused", target=target.id, detail=decision.reason)
         )
         return IntakeResult(text=f"🔒 {decision.reason}")
+    return await enqueue(svc, requester, target, query)
 
+
+async def enqueue(svc: Services, requester: Requester, target: Target, query: str) -> IntakeResult:
+    """An authorised request for a resolved target into the queue: the one path every source ends in.
+
+    A requester without a thread (slash command) gets its parent message posted here; an alert arrives with
+    the thread of its own parent message."""
     label = target_label(target)
     if requester.thread_ts is None:
         requester = await post_parent(svc, requester, target)
@@ -80,7 +88,7 @@ async def submit_check(svc: Services, requester: Requester, query: str) -> Intak
             job_id=sub.job_id,
             due=time.time() + (sub.estimated_wait or 0.0) + svc.settings.operation_timeout,
         )
-    return IntakeResult(text=describe_submission(sub, label), queued=True)
+    return IntakeResult(text=describe_submission(sub, label), queued=True, job_id=sub.job_id)
 
 
 def describe_submission(sub: Submission, label: str) -> str:

@@ -142,3 +142,41 @@ def test_shipped_examples_load() -> None:
     strict = Policy.load(REPO / "deploy" / "policy.example.yaml")
     assert not strict.decide("U0ANYONE1", "C0ANY0001", set(), None).allowed
     assert strict.decide("U0ANYONE1", "C0INCIDENT1", set(), target(rg="rg-prod-weu")).allowed
+
+
+ALERT_POLICY = f"""
+contact: "#network-platform"
+rules:
+  - name: no alerts here
+    users: [U0ALICE01]
+    subscriptions: ["*"]
+  - name: prod alerts
+    channels: [C0INCIDENT]
+    subscriptions: ["{PROD}"]
+    resource_groups: ["rg-prod-*"]
+    alert_channel: C0PRODALERT
+  - name: everything else
+    users: ["*"]
+    subscriptions: ["*"]
+    alert_channel: C0OTHERALRT
+"""
+
+
+def test_alerts_are_routed_by_the_first_rule_with_an_alert_channel_that_covers_the_target() -> None:
+    policy = Policy.parse(ALERT_POLICY)
+    assert policy.alert_route(target()).channel == "C0PRODALERT"
+    assert policy.alert_route(target(rg="rg-dev")).channel == "C0OTHERALRT"
+    assert policy.alert_route(target(sub=TEST)).channel == "C0OTHERALRT"
+
+
+def test_an_alert_no_rule_routes_is_refused_naming_the_setting() -> None:
+    policy = Policy.parse(POLICY)  # no rule has an alert_channel
+    decision = policy.alert_route(target())
+    assert not decision.allowed and "alert_channel" in decision.reason and decision.channel is None
+
+
+@pytest.mark.parametrize("channel", ["*", "U0ALICE01", "D0DIRECT01", "general"])
+def test_alert_channel_must_be_one_channel_id(channel: str) -> None:
+    text = f'contact: x\nrules:\n  - users: ["*"]\n    subscriptions: ["*"]\n    alert_channel: "{channel}"\n'
+    with pytest.raises(PolicyError, match="alert_channel"):
+        Policy.parse(text)
