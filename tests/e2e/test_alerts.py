@@ -19,7 +19,7 @@ CHANNEL = "C0ALERTS"  # sandbox/policy.yaml routes every alert here
 
 
 def sender(bot: Running, key: str | None = None) -> AlertSender:
-    url = f"{bot.base_url}{ALERT_PATH}" + (f"?key={key}" if key is not None else "")
+    url = f"http://127.0.0.1:{bot.port}{ALERT_PATH}" + (f"?key={key}" if key is not None else "")
     return AlertSender(url)
 
 
