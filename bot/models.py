@@ -141,3 +141,46 @@ class Requester(BaseModel):
     @property
     def thread_key(self) -> str:
         return f"{self.channel_id}:{self.thread}"
+
+
+# ---- first look: live signals read in seconds, beside the troubleshoot (bot/azure/firstlook.py) ----------
+
+
+class SignalState(StrEnum):
+    OK = "ok"
+    DENIED = "denied"  # 403: the identity lacks the permission named in `detail`
+    THROTTLED = "throttled"  # 429: skipped rather than waited for
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    NOT_APPLICABLE = "not_applicable"  # e.g. BGP on a gateway without BGP
+
+
+class SignalRead(BaseModel):
+    """How one signal's read went: each is optional and fails on its own."""
+
+    name: str  # connection | ike_sas | bgp | health | metrics
+    label: str  # "IKE security associations"
+    state: SignalState
+    detail: str = ""  # the missing permission, the Retry-After, the error
+
+
+class TrafficSeries(BaseModel):
+    """A tunnel's traffic over the last hours, one point per `step` seconds from `start` (None: no value)."""
+
+    start: float
+    step: float = 300.0
+    ingress_bytes: list[float | None] = Field(default_factory=list)
+    egress_bytes: list[float | None] = Field(default_factory=list)
+    ts_drops: list[float | None] = Field(default_factory=list)  # ingress + egress TS-mismatch drops
+
+
+class FirstLook(BaseModel):
+    """What Azure already knows within seconds: facts, findings (the same Finding type the logs give, with
+    source "first look"), each signal's outcome and the traffic series for the chart."""
+
+    target: Target
+    checked_at: float
+    facts: list[str] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    signals: list[SignalRead] = Field(default_factory=list)
+    traffic: TrafficSeries | None = None

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from sandbox.arm_signals import ArmSignals
 from sandbox.arm_state import ArmState, Operation, RecordedRequest
 from sandbox.arm_wire import (
     ARM_AUDIENCES,
@@ -178,6 +179,9 @@ class ArmApp:
                 self.poll_async,
             ),
         ]
+        # the quick signals of a first look (sandbox/arm_signals.py), tried before the routes above
+        self.signals = ArmSignals(self)
+        self.routes[:0] = self.signals.routes()
 
     def build(self, chaos: Callable[[], Chaos | None] = lambda: None) -> web.Application:
         """`chaos`: the random faults the chaos harness attaches (sandbox/chaos.py); none by default."""
@@ -475,7 +479,8 @@ class ArmApp:
     async def list_targets(
         self, request: web.Request, p: dict[str, str], body: Any, claims: dict[str, Any]
     ) -> web.Response:
-        return _json(200, pretty_crlf({"value": [target_json(t) for t in self._targets_of(p)]}))
+        listed = [self.signals.decorate(t, target_json(t)) for t in self._targets_of(p)]
+        return _json(200, pretty_crlf({"value": listed}))
 
     async def get_target(
         self, request: web.Request, p: dict[str, str], body: Any, claims: dict[str, Any]
@@ -489,7 +494,7 @@ class ArmApp:
         injected = self._injected(target, "get", claims, target.id)
         if injected is not None:
             return injected
-        return _json(200, pretty_crlf(target_json(target)))
+        return _json(200, pretty_crlf(self.signals.decorate(target, target_json(target))))
 
     # ---- troubleshoot ------------------------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sandbox.signal_specs import SignalSpec
+
 CATALOGUE_PATH = Path(__file__).with_name("scenarios.yaml")
 
 InjectOn = Literal["start", "poll", "query", "get"]
@@ -114,6 +116,7 @@ class GatewaySpec(_Model):
     active_active: bool = False
     provisioning_state: str = "Succeeded"
     scenario: ScenarioSpec | None = None
+    signals: SignalSpec = SignalSpec()
 
 
 class ConnectionSpec(_Model):
@@ -127,6 +130,7 @@ class ConnectionSpec(_Model):
     protocol: Literal["IKEv2", "IKEv1"] = "IKEv2"
     provisioning_state: str = "Succeeded"
     scenario: ScenarioSpec | None = None
+    signals: SignalSpec = SignalSpec()
 
 
 class SubscriptionSpec(_Model):

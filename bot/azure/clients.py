@@ -16,8 +16,10 @@ from urllib.parse import urlsplit
 
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.identity.aio import DefaultAzureCredential
+from azure.mgmt.monitor.aio import MonitorManagementClient
 from azure.mgmt.network.aio import NetworkManagementClient
 from azure.mgmt.resource.resources.aio import ResourceManagementClient
+from azure.mgmt.resourcehealth.aio import ResourceHealthMgmtClient
 from azure.storage.blob.aio import ContainerClient
 
 # Azure's own clouds: the token audience is not always the endpoint's host (US Government differs).
@@ -83,6 +85,7 @@ class AzureClients:
     _network: dict[str, NetworkManagementClient] = field(default_factory=dict, init=False)
     _resources: dict[str, ResourceManagementClient] = field(default_factory=dict, init=False)
     _containers: dict[str, ContainerClient] = field(default_factory=dict, init=False)
+    _quick: dict[tuple[str, str], Any] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.arm_endpoint = self.arm_endpoint.rstrip("/")
@@ -117,6 +120,20 @@ class AzureClients:
             self._resources[key] = ResourceManagementClient(self._cred, subscription_id, **self._arm_kwargs())
         return self._resources[key]
 
+    def quick(self, api: str, subscription_id: str) -> Any:
+        """A client for the first look's reads ("network", "health", "monitor"): no retries at all, so a
+        throttled read is skipped at once instead of waiting out a Retry-After of its own."""
+        key = (api, subscription_id.lower())
+        if key not in self._quick:
+            kwargs = self._arm_kwargs() | {"retry_total": 0}
+            factory: Any = {
+                "network": NetworkManagementClient,
+                "health": ResourceHealthMgmtClient,
+                "monitor": MonitorManagementClient,
+            }[api]
+            self._quick[key] = factory(self._cred, subscription_id, **kwargs)
+        return self._quick[key]
+
     def container(self, container_url: str) -> ContainerClient:
         if container_url not in self._containers:
             self._containers[container_url] = ContainerClient.from_container_url(
@@ -125,7 +142,13 @@ class AzureClients:
         return self._containers[container_url]
 
     async def aclose(self) -> None:
-        clients: list[Any] = [*self._network.values(), *self._resources.values(), *self._containers.values()]
+        clients: list[Any] = [
+            *self._network.values(),
+            *self._resources.values(),
+            *self._containers.values(),
+            *self._quick.values(),
+        ]
+        self._quick.clear()
         self._network.clear()
         self._resources.clear()
         self._containers.clear()

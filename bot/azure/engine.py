@@ -19,6 +19,8 @@ from azure.core.exceptions import AzureError
 
 from bot.azure import errors
 from bot.azure.clients import AzureClients, RetrySettings
+from bot.azure.firstlook import DEFAULT_TIMEOUT as FIRST_LOOK_TIMEOUT
+from bot.azure.firstlook import FirstLookReader
 from bot.azure.logstore import LogStore
 from bot.azure.reports import failed, rejected
 from bot.azure.resolve import TargetResolver
@@ -26,7 +28,7 @@ from bot.azure.results import verdict_for
 from bot.azure.troubleshoot import Completed, TroubleshootOperation, TroubleshootPolicy
 from bot.azure.watcher import WatcherDirectory, no_watcher_message
 from bot.logs import DEFAULT_LIMITS, ZipLimits
-from bot.models import Report, Target, Verdict
+from bot.models import FirstLook, Report, Target, Verdict
 from bot.ops.logging import get_logger
 
 if TYPE_CHECKING:
@@ -60,6 +62,7 @@ class CheckEngine:
         log_clock_skew: float = 120.0,
         log_wait: float = 180.0,
         zip_limits: ZipLimits = DEFAULT_LIMITS,
+        first_look_timeout: float = FIRST_LOOK_TIMEOUT,
     ) -> None:
         """`policy` tunes retries and waits (tests shrink them); the explicit timings override it."""
         self._clients = AzureClients(
@@ -82,6 +85,7 @@ class CheckEngine:
         self._log_clock_skew = log_clock_skew
         self._log_wait = log_wait
         self._zip_limits = zip_limits
+        self._first_look = FirstLookReader(self._clients, timeout=first_look_timeout)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CheckEngine:
@@ -118,6 +122,10 @@ class CheckEngine:
             return await self._resolver.resolve(query)
         except AzureError as exc:  # anything the resolver did not map itself
             return failed(query, errors.describe(exc, doing=f"looking up {query.strip()!r}"))
+
+    async def first_look(self, target: Target) -> FirstLook:
+        """Live signals of `target` in seconds (bot/azure/firstlook.py); never raises for Azure failures."""
+        return await self._first_look.read(target)
 
     async def run(
         self,

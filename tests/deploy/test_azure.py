@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.azure.firstlook import PERMISSIONS
 from tests.deploy.conftest import AZURE
 
 BICEP_FILES = sorted(AZURE.rglob("*.bicep"))
@@ -23,6 +24,8 @@ TROUBLESHOOT_ACTIONS = {
     "Microsoft.Network/connections/read",
     "Microsoft.Resources/subscriptions/resources/read",
     "Microsoft.Network/locations/operationResults/read",
+    # the first look's reads (bot/azure/firstlook.py PERMISSIONS): the role and the code agree
+    *PERMISSIONS.values(),
 }
 LOG_WRITER_ACTIONS = {
     "Microsoft.Storage/storageAccounts/read",

@@ -1,4 +1,5 @@
-// The custom role of the bot: run VPN troubleshoot and read what it needs to find targets and poll results.
+// The custom role of the bot: run VPN troubleshoot, read what it needs to find targets and poll results, and
+// the first look's live signals (IKE SAs, BGP peer status, Resource Health, tunnel metrics).
 // Nothing else: no write on any network resource, no storage actions (those are granted on the logs account only).
 targetScope = 'subscription'
 
@@ -24,6 +25,11 @@ resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
           'Microsoft.Network/connections/read'
           'Microsoft.Resources/subscriptions/resources/read'
           'Microsoft.Network/locations/operationResults/read'
+          // the first look, read while the troubleshoot waits: IKE SAs, BGP peers, Resource Health, metrics
+          'Microsoft.Network/connections/getikesas/action'
+          'Microsoft.Network/virtualNetworkGateways/getbgppeerstatus/action'
+          'Microsoft.ResourceHealth/availabilityStatuses/read'
+          'Microsoft.Insights/metrics/read'
         ]
         notActions: []
         dataActions: []
