@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     slack_signing_secret: str = Field(default="", validation_alias="SLACK_SIGNING_SECRET")
     slack_app_token: str | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    # The workspace(s) and/or Enterprise Grid org served; requests from others are refused (serve needs one).
+    slack_team_ids: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="SLACK_TEAM_IDS"
+    )
+    slack_enterprise_id: str = Field(default="", validation_alias="SLACK_ENTERPRISE_ID")
     port: int = Field(default=3000, ge=1, le=65535, validation_alias="PORT")
 
     # --- Azure ---------------------------------------------------------------------------------
@@ -108,7 +113,7 @@ class Settings(BaseSettings):
     )
     log_format: Literal["json", "console"] = Field(default="json", validation_alias="LOG_FORMAT")
 
-    @field_validator("azure_subscription_ids", mode="before")
+    @field_validator("azure_subscription_ids", "slack_team_ids", mode="before")
     @classmethod
     def _subscriptions(cls, value: object) -> object:
         return _split_csv(value) if isinstance(value, str) else value
@@ -282,6 +287,10 @@ def _missing(settings: Settings, role: Role | None) -> list[str]:
         )
     if role == "serve" and settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
         lines.append("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
+    if role == "serve" and not (settings.slack_team_ids or settings.slack_enterprise_id):
+        lines.append(
+            "SLACK_TEAM_IDS: required for `vpncheck serve` (or SLACK_ENTERPRISE_ID): the workspace served"
+        )
     if role == "serve" and settings.metrics_port and settings.metrics_port == settings.port:
         lines.append("METRICS_PORT: must differ from PORT (health and metrics are kept off the Slack port)")
     return lines

@@ -27,6 +27,7 @@ from sandbox.ports import async_wait_for_port
 from sandbox.processes import Azurite, ExternalAzurite, ExternalRedis, MissingTool, RedisServer
 from sandbox.scenarios import Catalogue, load_catalogue
 from sandbox.slack_api import DEFAULT_BOT_SCOPES, SlackEmulator
+from sandbox.slack_client import Team
 from sandbox.tls import SandboxTLS, make_tls
 
 LOG_CONTAINER = "vpnlogs"
@@ -134,6 +135,7 @@ class Sandbox:
             "SLACK_BOT_TOKEN": self.bot_token,
             "SLACK_SIGNING_SECRET": self.signing_secret,
             "SLACK_API_URL": self.slack.api_url,
+            "SLACK_TEAM_IDS": Team().team_id,
             "AZURE_ARM_ENDPOINT": self.arm.url,
             "AZURE_SUBSCRIPTION_IDS": ",".join(self.catalogue.subscription_ids()),
             "AZURE_STORAGE_ACCOUNT_ID": self.catalogue.storage_account_id,

@@ -43,6 +43,14 @@ class Team:
     api_app_id: str = "A0VPNCHECK"
     bot_user_id: str = "U0VPNCHECK"
     verification_token: str = "sandbox-deprecated-verification-token"
+    # The user's own workspace when it is not this one: a member of another organisation in a Slack Connect
+    # channel. Events then carry it as `user_team` / `source_team` with `is_ext_shared_channel`, actions as
+    # `user.team_id` (Slack's Slack Connect guide); slash commands have no such field.
+    user_team: str | None = None
+
+    @property
+    def users_team(self) -> str:
+        return self.user_team or self.team_id
 
 
 def slash_command_payload(
@@ -93,7 +101,7 @@ def event_callback_payload(team: Team, event: JSON, *, event_time: int, event_id
                 "is_enterprise_install": False,
             }
         ],
-        "is_ext_shared_channel": False,
+        "is_ext_shared_channel": team.users_team != team.team_id,
         "event_context": f"4-{secrets.token_hex(24)}",
     }
 
@@ -107,6 +115,8 @@ def app_mention_event(
         "text": text,
         "ts": ts,
         "team": team.team_id,
+        "user_team": team.users_team,
+        "source_team": team.users_team,
         "channel": channel_id,
         "event_ts": ts,
         "client_msg_id": _uuid(),
@@ -164,7 +174,7 @@ def block_actions_payload(
     }
     return {
         "type": "block_actions",
-        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team.team_id},
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team.users_team},
         "api_app_id": team.api_app_id,
         "token": team.verification_token,
         "container": container,

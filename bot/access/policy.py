@@ -160,6 +160,12 @@ class Policy:
     def is_admin(self, user_id: str) -> bool:
         return user_id in self.admins
 
+    def names_user(self, user_id: str) -> bool:
+        """Whether the policy names this user itself (admins or a rule's `users`), not by channel, group or *.
+
+        Members of other organisations in shared channels are served only then (bot/slack/tenancy.py)."""
+        return self.is_admin(user_id) or any(user_id in r.users for r in self.rules)
+
     def decide(
         self, user_id: str, channel_id: str, usergroups: Iterable[str], target: Target | None
     ) -> Decision:

@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
 from bot.slack.authorize import background_authorize
+from bot.slack.tenancy import configured, tenancy_middleware
 
 _SERVICES = "vpncheck_services"
 
@@ -44,5 +45,7 @@ def build_app(svc: Services, register: Callable[[AsyncApp], None]) -> AsyncApp:
         await next()
 
     app.middleware(with_services)
+    tenancy = configured(svc.settings.slack_team_ids, svc.settings.slack_enterprise_id)
+    app.middleware(tenancy_middleware(tenancy, lambda: svc.policy, svc.slack))
     register(app)
     return app

@@ -25,6 +25,10 @@ param image string
 @minLength(1)
 param subscriptionIds array
 
+@description('Slack workspace (team) ids the bot serves, comma-separated (SLACK_TEAM_IDS); others are refused.')
+@minLength(1)
+param slackTeamIds string
+
 @description('Slack bot token (xoxb-…). Stored in Key Vault only.')
 @secure()
 param slackBotToken string
@@ -133,6 +137,7 @@ module apps 'modules/containerapps.bicep' = {
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     subscriptionIds: join(subscriptionIds, ',')
+    slackTeamIds: slackTeamIds
     storageAccountId: storage.outputs.accountId
     storageContainerUrl: storage.outputs.containerUrl
     redisHost: redis.outputs.hostName

@@ -99,6 +99,7 @@ def test_serve_refuses_a_redis_without_persistence(tmp_path: Path) -> None:
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_SIGNING_SECRET": "secret",
         "AZURE_SUBSCRIPTION_IDS": "00000000-0000-0000-0000-000000000001",
+        "SLACK_TEAM_IDS": "T0HOME",
         "LOG_FORMAT": "console",
     }
     try:

@@ -6,12 +6,20 @@ import pytest
 
 from bot.config import SettingsError, load_settings
 
-SLACK = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s3cret"}
+SLACK = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s3cret", "SLACK_TEAM_IDS": "T0HOME"}
 
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AZURE_SUBSCRIPTION_IDS", "PORT", "METRICS_PORT", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
+    for name in (
+        "AZURE_SUBSCRIPTION_IDS",
+        "PORT",
+        "METRICS_PORT",
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_TEAM_IDS",
+        "SLACK_ENTERPRISE_ID",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -26,3 +34,11 @@ def test_serve_requires_the_subscription_list() -> None:
 def test_health_and_metrics_may_not_share_the_slack_port() -> None:
     with pytest.raises(SettingsError, match="METRICS_PORT: must differ from PORT"):
         load_settings("serve", **SLACK, AZURE_SUBSCRIPTION_IDS="0000-1", PORT=3000, METRICS_PORT=3000)
+
+
+def test_serve_requires_the_workspace_it_serves() -> None:
+    bare = {k: v for k, v in SLACK.items() if k != "SLACK_TEAM_IDS"}
+    with pytest.raises(SettingsError, match="SLACK_TEAM_IDS: required for `vpncheck serve`"):
+        load_settings("serve", **bare, AZURE_SUBSCRIPTION_IDS="0000-1")
+    grid = load_settings("serve", **bare, AZURE_SUBSCRIPTION_IDS="0000-1", SLACK_ENTERPRISE_ID="E0GRID")
+    assert grid.slack_enterprise_id == "E0GRID"

@@ -18,6 +18,9 @@ param identityClientId string
 @description('Comma-separated subscription ids (AZURE_SUBSCRIPTION_IDS).')
 param subscriptionIds string
 
+@description('Slack workspace ids served (SLACK_TEAM_IDS).')
+param slackTeamIds string
+
 @description('Storage account id passed to Network Watcher (AZURE_STORAGE_ACCOUNT_ID).')
 param storageAccountId string
 
@@ -77,6 +80,7 @@ var policySecret = {
 var commonEnv = [
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
   { name: 'AZURE_SUBSCRIPTION_IDS', value: subscriptionIds }
+  { name: 'SLACK_TEAM_IDS', value: slackTeamIds }
   { name: 'AZURE_STORAGE_ACCOUNT_ID', value: storageAccountId }
   { name: 'AZURE_STORAGE_CONTAINER_URL', value: storageContainerUrl }
   { name: 'VPNCHECK_POLICY_FILE', value: '/etc/vpncheck/policy.yaml' }
