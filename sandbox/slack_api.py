@@ -20,9 +20,28 @@ from aiohttp import BodyPartReader, web
 
 from sandbox.chaos import Chaos, chaos_middleware, slack_error
 from sandbox.render import render_thread
+from sandbox.slack_limits import RateLimits
 from sandbox.slack_socket import SocketModeHub
-from sandbox.slack_state import JSON, Call, Edit, Ephemeral, HookPost, Message, SlackState, Workspace
-from sandbox.slack_web_methods import METHODS, Args, Context, SlackError, _content, _with_block_ids
+from sandbox.slack_state import (
+    JSON,
+    Call,
+    ChannelInfo,
+    Edit,
+    Ephemeral,
+    HookPost,
+    Message,
+    SlackState,
+    Workspace,
+)
+from sandbox.slack_web_methods import (
+    MAX_BLOCKS_TEXT,
+    METHODS,
+    Args,
+    Context,
+    SlackError,
+    _content,
+    _with_block_ids,
+)
 
 RESPONSE_URL_USES = 5
 RESPONSE_URL_LIFETIME = 30 * 60.0
@@ -31,6 +50,7 @@ DEFAULT_BOT_SCOPES = frozenset(
     {
         "app_mentions:read",
         "channels:history",
+        "channels:join",
         "chat:write",
         "commands",
         "files:write",
@@ -43,12 +63,16 @@ DEFAULT_BOT_SCOPES = frozenset(
 DEFAULT_APP_SCOPES = frozenset({"connections:write"})
 
 
+DROP_CONNECTION = 0  # a fault "status" meaning: close the connection without an answer
+
+
 @dataclass
 class _Fault:
     method: str | None
     remaining: int
     status: int
     retry_after: int | None
+    after_store: bool = False  # True: the method runs (the message is stored), then the answer is lost
 
     def matches(self, method: str) -> bool:
         return self.remaining > 0 and (self.method is None or self.method == method)
@@ -71,7 +95,12 @@ class SlackEmulator:
         clock: Callable[[], float] = time.time,
         host: str = "127.0.0.1",
         port: int = 0,
+        max_blocks_text: int = MAX_BLOCKS_TEXT,
+        rate_limits: bool = True,
     ) -> None:
+        """Strict by default: Slack's total block-text limit and its per-method rate tiers apply.
+
+        `rate_limits=False` exists for tests that drive a fake clock, which never lets a bucket refill."""
         workspace = Workspace(
             team_id=team_id,
             bot_user_id=bot_user_id,
@@ -88,6 +117,8 @@ class SlackEmulator:
         self.chaos: Chaos | None = (
             None  # random faults for the chaos harness (sandbox/chaos.py); off by default
         )
+        self.max_blocks_text = max_blocks_text
+        self.limits = RateLimits(rate_limits)
         self._changed = asyncio.Condition()
         self.socket = SocketModeHub(workspace.app_id, on_ack=self._on_socket_ack)
         self._runner: web.AppRunner | None = None
@@ -152,9 +183,40 @@ class SlackEmulator:
         """The next `times` calls of `method` (any method when None) get HTTP 429 `ratelimited`."""
         self._faults.append(_Fault(method, times, 429, retry_after))
 
-    def fail_next(self, times: int = 1, *, status: int = 500, method: str | None = None) -> None:
-        """The next `times` calls (of `method`, or any) fail with this 5xx status."""
-        self._faults.append(_Fault(method, times, status, None))
+    def fail_next(
+        self, times: int = 1, *, status: int = 500, method: str | None = None, after_store: bool = False
+    ) -> None:
+        """The next `times` calls (of `method`, or any) fail with this 5xx status (DROP_CONNECTION: the
+        connection closes unanswered). `after_store`: the call takes effect first, only its answer is lost,
+        as when Slack stored a message and the response never arrived."""
+        self._faults.append(_Fault(method, times, status, None, after_store))
+
+    def set_channel(
+        self,
+        channel: str,
+        *,
+        private: bool | None = None,
+        member: bool = True,
+        archived: bool = False,
+        read_only: bool = False,
+    ) -> ChannelInfo:
+        """Describe a channel: one the bot was not invited to, archived, or where only admins may post."""
+        ws = self.state.workspace
+        if ws.channels is not None:
+            ws.channels.setdefault(channel, channel.lower())
+        info = ws.info(channel)
+        info.private = channel.startswith("G") if private is None else private
+        info.member, info.archived, info.read_only = member, archived, read_only
+        return info
+
+    def lock_thread(self, channel: str, thread_ts: str) -> None:
+        """An admin locked the thread: replies answer `cannot_reply_to_message`."""
+        self.state.workspace.info(channel).locked_threads.add(thread_ts)
+
+    async def delete_message(self, channel: str, ts: str) -> None:
+        """Someone deleted the message (a thread parent): replies answer `thread_not_found`."""
+        self.state.delete_message(channel, ts)
+        await self._notify()
 
     def new_response_url(self, channel: str, user: str, message_ts: str | None = None) -> str:
         """A fresh response_url, as Slack includes in each slash command or interaction payload."""
@@ -254,20 +316,49 @@ class SlackEmulator:
                 "X-OAuth-Scopes": ",".join(sorted(known_scopes)),
                 "X-Accepted-OAuth-Scopes": ",".join(METHODS[name].scopes),
             }
+        late: _Fault | None = None
         try:
             self._authorize(name, token, in_header)
             fault = self._take_fault(name)
+            if fault is not None and fault.after_store:
+                late, fault = fault, None
             if fault is not None:
                 status = fault.status
                 if fault.retry_after is not None:
                     headers["Retry-After"] = str(fault.retry_after)
                 raise SlackError("ratelimited" if status == 429 else "internal_error")
-            ctx = Context(self.state, self.url, self.socket.new_ticket)
+            channel = args.get("channel") or args.get("channel_id")
+            wait = self.limits.check(
+                self.state.workspace.team_id,
+                name,
+                channel if isinstance(channel, str) else None,
+                self.state.clock(),
+            )
+            if wait:
+                status = 429
+                headers["Retry-After"] = str(wait)
+                raise SlackError("ratelimited")
+            ctx = Context(
+                self.state,
+                self.url,
+                self.socket.new_ticket,
+                known_scopes or frozenset(),
+                self.max_blocks_text,
+            )
             body: JSON = {"ok": True, **METHODS[name].handler(ctx, Args(args))}
         except SlackError as error:
             body = error.body()
+        if late is not None:
+            status = late.status
+            body = {"stored_but_lost": body}
         self.state.call_log.append(Call(name, recorded, self.state.clock(), status, body))
         await self._notify()
+        if status == DROP_CONNECTION:
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=500)
+        if late is not None:
+            return web.json_response({"ok": False, "error": "internal_error"}, status=status)
         return web.json_response(body, status=status, headers=headers)
 
     # -- files v2 upload target -------------------------------------------------------------------
@@ -488,7 +579,12 @@ class SlackEmulator:
                 body.get("method"), times=body.get("times", 1), retry_after=body.get("retry_after", 1)
             )
         else:
-            self.fail_next(body.get("times", 1), status=body["status"], method=body.get("method"))
+            self.fail_next(
+                body.get("times", 1),
+                status=body["status"],
+                method=body.get("method"),
+                after_store=bool(body.get("after_store")),
+            )
         return web.json_response({"ok": True})
 
     async def _sandbox_socket_send(self, request: web.Request) -> web.Response:

@@ -22,6 +22,21 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 @dataclass
+class ChannelInfo:
+    """What Slack knows about a channel that decides whether the bot may read or write there.
+
+    A channel the test never describes is one the bot was invited to (public `C…`, private `G…`, DM `D…`):
+    that is the set-up every deployment starts from. Tests describe the other cases explicitly.
+    """
+
+    private: bool = False
+    member: bool = True
+    archived: bool = False
+    read_only: bool = False  # posting restricted to admins: `restricted_action`
+    locked_threads: set[str] = field(default_factory=set)  # replies refused: `cannot_reply_to_message`
+
+
+@dataclass
 class Workspace:
     """Who is who. With `users` or `channels` left as None any well-formed id is accepted."""
 
@@ -35,6 +50,13 @@ class Workspace:
     users: dict[str, JSON] | None = None
     channels: dict[str, str] | None = None
     usergroups: dict[str, list[str]] = field(default_factory=dict)
+    channel_infos: dict[str, ChannelInfo] = field(default_factory=dict)
+
+    def info(self, channel_id: str) -> ChannelInfo:
+        """The channel's membership and state, created on first use (private when its id starts with G)."""
+        if channel_id not in self.channel_infos:
+            self.channel_infos[channel_id] = ChannelInfo(private=channel_id.startswith("G"))
+        return self.channel_infos[channel_id]
 
     def channel_id(self, ref: str) -> str | None:
         """Resolve a channel id, `#name` or `name` the way chat.postMessage does; None when unknown."""
@@ -403,6 +425,13 @@ class SlackState:
     def add_message(self, message: Message) -> Message:
         self.all_messages.setdefault(message.channel, []).append(message)
         return message
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """A person deleted the message (a thread parent, usually): replies to it are refused from now on."""
+        self.message(channel, ts).deleted = True
+
+    def was_deleted(self, channel: str, ts: str) -> bool:
+        return any(m.ts == ts and m.deleted for m in self.all_messages.get(channel, []))
 
     def edit(
         self, message: Message, *, text: str | None, blocks: list[JSON] | None, metadata: JSON | None

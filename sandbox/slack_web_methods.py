@@ -20,6 +20,12 @@ from sandbox.slack_state import JSON, Ephemeral, HomeView, Message, SlackFile, S
 
 _TS = re.compile(r"^\d{9,10}\.\d{6}$")
 
+# Total text of a message's blocks above which chat.postMessage / chat.update answer `msg_blocks_too_long`.
+# Undocumented: a Slack maintainer put it at about 12,000 characters (bolt-js#2867).
+MAX_BLOCKS_TEXT = 12_000
+MAX_VIEW_BYTES = 250_000  # views.publish: `view_too_large`
+_HISTORY_SCOPE = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
+
 
 class SlackError(Exception):
     """An `{"ok": false, "error": code, ...}` answer."""
@@ -92,6 +98,8 @@ class Context:
     state: SlackState
     base_url: str
     socket_ticket: Callable[[], str]
+    scopes: frozenset[str] = frozenset()
+    max_blocks_text: int = MAX_BLOCKS_TEXT
 
 
 Handler = Callable[[Context, Args], JSON]
@@ -124,6 +132,39 @@ def _channel(ctx: Context, args: Args, name: str = "channel") -> str:
     return channel
 
 
+def _writable(ctx: Context, channel: str) -> None:
+    """What Slack checks before a bot may post in (or edit in) a channel."""
+    info = ctx.state.workspace.info(channel)
+    if not info.member:
+        raise SlackError("channel_not_found" if info.private else "not_in_channel")
+    if info.archived:
+        raise SlackError("is_archived")
+    if info.read_only:
+        raise SlackError("restricted_action")
+
+
+def _readable(ctx: Context, channel: str) -> None:
+    """History needs membership and the history scope of the channel's type (channels:/groups:/im:)."""
+    info = ctx.state.workspace.info(channel)
+    if not info.member:
+        raise SlackError("channel_not_found" if info.private else "not_in_channel")
+    needed = _HISTORY_SCOPE.get(channel[:1], "channels:history")
+    if needed not in ctx.scopes:
+        raise SlackError("missing_scope", needed=needed, provided=",".join(sorted(ctx.scopes)))
+
+
+def blocks_text_length(value: Any) -> int:
+    """Characters of every `text` string inside blocks: what `msg_blocks_too_long` counts."""
+    if isinstance(value, list):
+        return sum(blocks_text_length(v) for v in value)
+    if isinstance(value, dict):
+        total = 0
+        for key, item in value.items():
+            total += len(item) if key == "text" and isinstance(item, str) else blocks_text_length(item)
+        return total
+    return 0
+
+
 def _with_block_ids(blocks: list[JSON], seed: str) -> list[JSON]:
     """Slack gives every block without a block_id a short random one; these are stable per message."""
     out = []
@@ -143,7 +184,9 @@ class Content:
     metadata: JSON | None
 
 
-def _content(args: Args, *, require: bool, max_blocks: int = MAX_MESSAGE_BLOCKS) -> Content:
+def _content(
+    args: Args, *, require: bool, max_blocks: int = MAX_MESSAGE_BLOCKS, max_blocks_text: int = MAX_BLOCKS_TEXT
+) -> Content:
     """Text, blocks, attachments and metadata, checked as chat.postMessage checks them."""
     text = args.text("text")
     blocks = args.structured("blocks", "invalid_blocks_format")
@@ -157,6 +200,8 @@ def _content(args: Args, *, require: bool, max_blocks: int = MAX_MESSAGE_BLOCKS)
                 errors=errors,
                 response_metadata={"messages": [f"[ERROR] {e}" for e in errors]},
             )
+        if blocks_text_length(blocks) > max_blocks_text:
+            raise SlackError("msg_blocks_too_long")
     if attachments is not None and not isinstance(attachments, list):
         raise SlackError("invalid_attachments")
     if require and not text and not blocks and not attachments:
@@ -173,7 +218,8 @@ def _content(args: Args, *, require: bool, max_blocks: int = MAX_MESSAGE_BLOCKS)
 
 
 def _thread_root(state: SlackState, channel: str, thread_ts: str | None) -> str | None:
-    """Replies to a reply land in its thread. A well-formed ts of no message is accepted and orphaned."""
+    """Replies to a reply land in its thread. A well-formed ts of no message is accepted and orphaned;
+    a deleted parent answers `thread_not_found`, a locked thread `cannot_reply_to_message`."""
     if thread_ts is None:
         return None
     if not _TS.match(thread_ts):
@@ -181,8 +227,15 @@ def _thread_root(state: SlackState, channel: str, thread_ts: str | None) -> str 
     try:
         target = state.message(channel, thread_ts)
     except LookupError:
+        if state.was_deleted(channel, thread_ts):
+            raise SlackError("thread_not_found") from None
         return thread_ts
-    return target.thread_ts or target.ts
+    root = target.thread_ts or target.ts
+    if state.was_deleted(channel, root):
+        raise SlackError("thread_not_found")
+    if root in state.workspace.info(channel).locked_threads:
+        raise SlackError("cannot_reply_to_message")
+    return root
 
 
 def _bot_message(ctx: Context, channel: str, content: Content, thread_ts: str | None) -> Message:
@@ -262,7 +315,8 @@ def auth_test(ctx: Context, args: Args) -> JSON:
 @method("chat.postMessage", "chat:write")
 def chat_post_message(ctx: Context, args: Args) -> JSON:
     channel = _channel(ctx, args)
-    content = _content(args, require=True)
+    _writable(ctx, channel)
+    content = _content(args, require=True, max_blocks_text=ctx.max_blocks_text)
     thread_ts = _thread_root(ctx.state, channel, args.text("thread_ts"))
     message = _bot_message(ctx, channel, content, thread_ts)
     message.reply_broadcast = thread_ts is not None and args.flag("reply_broadcast")
@@ -272,13 +326,14 @@ def chat_post_message(ctx: Context, args: Args) -> JSON:
 
 @method("chat.update", "chat:write")
 def chat_update(ctx: Context, args: Args) -> JSON:
-    """Fields left out keep their previous value; an empty blocks array removes the blocks."""
+    """`text` without `blocks` removes the blocks (as Slack does); attachments and metadata left out stay."""
     message = _own_message(ctx, args, "cant_update_message")
-    content = _content(args, require=False)
+    _writable(ctx, message.channel)
+    content = _content(args, require=False, max_blocks_text=ctx.max_blocks_text)
     if content.text is None and content.blocks is None and content.attachments is None:
         raise SlackError("no_text")
     blocks = (
-        None
+        ([] if content.text is not None else None)
         if content.blocks is None
         else _with_block_ids(content.blocks, f"{message.ts}/{len(message.edits)}")
     )
@@ -303,10 +358,11 @@ def chat_delete(ctx: Context, args: Args) -> JSON:
 @method("chat.postEphemeral", "chat:write")
 def chat_post_ephemeral(ctx: Context, args: Args) -> JSON:
     channel = _channel(ctx, args)
+    _writable(ctx, channel)
     user = args.text("user")
     if not user or ctx.state.workspace.user(user) is None:
         raise SlackError("user_not_found")
-    content = _content(args, require=True)
+    content = _content(args, require=True, max_blocks_text=ctx.max_blocks_text)
     ts = ctx.state.next_ts()
     blocks = _with_block_ids(content.blocks or [], ts)
     ctx.state.add_ephemeral(
@@ -322,6 +378,7 @@ def _history_scopes() -> tuple[str, ...]:
 @method("conversations.replies", *_history_scopes())
 def conversations_replies(ctx: Context, args: Args) -> JSON:
     channel = _channel(ctx, args)
+    _readable(ctx, channel)
     try:
         thread = ctx.state.thread(channel, args.required("ts"))
     except LookupError:
@@ -340,6 +397,7 @@ def conversations_replies(ctx: Context, args: Args) -> JSON:
 def conversations_history(ctx: Context, args: Args) -> JSON:
     """Newest first, top-level messages only (plus replies broadcast to the channel)."""
     channel = _channel(ctx, args)
+    _readable(ctx, channel)
     include = args.flag("include_all_metadata")
     newest_first = list(reversed(_in_window(ctx.state.messages(channel), args)))
     page, cursor = _page(newest_first, args, 100)
@@ -355,6 +413,23 @@ def conversations_history(ctx: Context, args: Args) -> JSON:
     }
 
 
+@method("conversations.join", "channels:join", "channels:write")
+def conversations_join(ctx: Context, args: Args) -> JSON:
+    """Public channels only; a private channel the bot is not in does not exist for it."""
+    channel = _channel(ctx, args)
+    info = ctx.state.workspace.info(channel)
+    if info.private:
+        raise SlackError("channel_not_found" if not info.member else "method_not_supported_for_channel_type")
+    if info.archived:
+        raise SlackError("is_archived")
+    already = info.member
+    info.member = True
+    body: JSON = {"channel": {"id": channel, "name": ctx.state.workspace.channel_name(channel)}}
+    if already:
+        body["warning"] = "already_in_channel"
+    return body
+
+
 @method("views.publish")
 def views_publish(ctx: Context, args: Args) -> JSON:
     user = args.required("user_id")
@@ -363,6 +438,8 @@ def views_publish(ctx: Context, args: Args) -> JSON:
     view = args.structured("view", "invalid_arguments")
     if not isinstance(view, dict) or view.get("type") != "home":
         raise _argument_error("invalid_arguments", ["view.type must be home [json-pointer:/view/type]"])
+    if len(json.dumps(view).encode()) > MAX_VIEW_BYTES:
+        raise SlackError("view_too_large")
     errors = block_errors(view.get("blocks"), max_blocks=MAX_VIEW_BLOCKS, pointer="/view/blocks")
     if errors:
         raise _argument_error("invalid_arguments", errors)
@@ -460,6 +537,7 @@ def files_complete_upload_external(ctx: Context, args: Args) -> JSON:
     channel_ref = args.text("channel_id") or (args.text("channels") or "").split(",")[0] or None
     if channel_ref:
         channel = _channel(ctx, Args({"channel": channel_ref}))
+        _writable(ctx, channel)
         thread_ts = _thread_root(ctx.state, channel, args.text("thread_ts"))
         content = Content(
             args.text("initial_comment") or "", args.structured("blocks", "invalid_blocks_format"), None, None

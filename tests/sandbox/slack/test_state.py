@@ -6,8 +6,9 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
+from sandbox.slack_api import DEFAULT_BOT_SCOPES
 from sandbox.slack_state import SlackState, Workspace
 from sandbox.slack_web_methods import METHODS, Args, Context, SlackError
 
@@ -25,7 +26,8 @@ def test_ts_unique_increasing_and_slack_shaped(times: list[float]) -> None:
 
 
 def call(state: SlackState, method: str, **args: Any) -> dict[str, Any]:
-    return METHODS[method].handler(Context(state, "http://127.0.0.1:1/", lambda: "t"), Args(args))
+    ctx = Context(state, "http://127.0.0.1:1/", lambda: "t", DEFAULT_BOT_SCOPES)
+    return METHODS[method].handler(ctx, Args(args))
 
 
 class ThreadMachine(RuleBasedStateMachine):
@@ -48,21 +50,26 @@ class ThreadMachine(RuleBasedStateMachine):
         return ts
 
     @rule(target=messages, to=messages, broadcast=st.booleans())
-    def reply(self, to: str, broadcast: bool) -> str:
-        ts = str(
-            call(
-                self.state,
-                "chat.postMessage",
-                channel=CHANNEL,
-                text="r",
-                thread_ts=to,
-                reply_broadcast=broadcast,
-            )["ts"]
-        )
-        # Replying to a deleted message orphans the reply, as an unknown thread_ts does.
-        root = to if to in self.deleted else self.root[to]
-        if root in self.model:
-            self.model[root].append(ts)
+    def reply(self, to: str, broadcast: bool) -> Any:
+        # Replying to a deleted message, or into a thread whose parent was deleted, is refused.
+        refused = to in self.deleted or self.root[to] in self.deleted
+        try:
+            ts = str(
+                call(
+                    self.state,
+                    "chat.postMessage",
+                    channel=CHANNEL,
+                    text="r",
+                    thread_ts=to,
+                    reply_broadcast=broadcast,
+                )["ts"]
+            )
+        except SlackError as error:
+            assert refused and error.code == "thread_not_found"
+            return multiple()
+        assert not refused
+        root = self.root[to]
+        self.model[root].append(ts)
         self.root[ts] = root
         return ts
 
