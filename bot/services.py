@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.models import Requester, Target
 from bot.queue import JobQueue
 from bot.queue.connection import connect
+from bot.slack.rate_budget import RateBudget
 from bot.slack.web import make_web_client
 
 # Requests whose after-ack work (ARM look-ups, Slack posts, the queue) runs at once; others wait their turn.
@@ -50,7 +51,7 @@ class Services:
             cluster=settings.redis_cluster,
             max_connections=2 * settings.worker_concurrency + 20,
         )
-        slack = make_web_client(settings.slack_bot_token, settings.slack_api_url)
+        slack = make_web_client(settings.slack_bot_token, settings.slack_api_url, budget=RateBudget(redis))
         policy = Policy.load(settings.policy_file) if settings.policy_file else NO_POLICY
         return cls(
             settings=settings,

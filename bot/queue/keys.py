@@ -120,6 +120,10 @@ class Keys:
         """Once-only mark of a Slack delivery that may repeat (event id, double-clicked button)."""
         return f"{self.tag}:seen:{delivery}"
 
+    def rate(self, bucket: str) -> str:
+        """Hash: one Slack rate bucket (tokens, refreshed at, blocked until) shared by every process."""
+        return f"{self.tag}:rate:{bucket}"
+
     def parent(self, channel_id: str, parent_ts: str) -> str:
         """The rank (queued < running < done) a parent message has reached, so edits only move forward."""
         return f"{self.tag}:parent:{channel_id}:{parent_ts}"

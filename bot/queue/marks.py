@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from bot.models import ParentState
 from bot.queue.keys import Keys
-from bot.queue.scripts import ADVANCE_PARENT
+from bot.queue.scripts import ADVANCE_PARENT, TAKE_RATE
 
 KEYS = Keys()
 
@@ -60,3 +60,20 @@ async def recent_channels(redis: aioredis.Redis, now: float, *, keys: Keys = KEY
 async def sweep_turn(redis: aioredis.Redis, interval: float, *, keys: Keys = KEYS) -> bool:
     """True for one process per `interval`: two workers sweeping at once could apologise twice."""
     return bool(await redis.set(keys.sweep, b"1", nx=True, px=max(1, int(interval * 1000))))
+
+
+async def take_rate(
+    redis: aioredis.Redis,
+    bucket: str,
+    *,
+    size: float,
+    per_second: float,
+    reserve: float = 0.0,
+    block: float = 0.0,
+    keys: Keys = KEYS,
+) -> float:
+    """Seconds to wait before a call of this bucket may go; 0.0 when a token was taken now.
+
+    `block` > 0 records a 429's Retry-After instead: every process holds off that bucket until it passes."""
+    answer = await redis.eval(TAKE_RATE, 1, keys.rate(bucket), size, per_second, reserve, block)
+    return float(answer.decode() if isinstance(answer, bytes) else answer)

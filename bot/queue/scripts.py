@@ -384,3 +384,34 @@ if new < cur then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 """
+
+
+# One Slack rate bucket shared by all processes, timed by the Redis server's clock so processes agree.
+# KEYS[1] = Keys.rate(...); ARGV = size, tokens per second, reserve (tokens the caller must leave for more
+# important calls), block seconds (a 429's Retry-After; 0 to take a token). Answers the seconds to wait
+# ("0": a token was taken).
+TAKE_RATE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local size, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
+local reserve, block = tonumber(ARGV[3]), tonumber(ARGV[4])
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'at', 'blocked')
+local tokens = tonumber(b[1]) or size
+local at = tonumber(b[2]) or now
+local blocked = tonumber(b[3]) or 0
+tokens = math.min(size, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if block > 0 then
+  blocked = math.max(blocked, now + block)
+  tokens = 0
+elseif blocked > now then
+  wait = blocked - now
+elseif tokens - reserve >= 1 then
+  tokens = tokens - 1
+else
+  wait = (1 + reserve - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now), 'blocked', tostring(blocked))
+redis.call('EXPIRE', KEYS[1], 3600)
+return tostring(wait)
+"""

@@ -70,7 +70,7 @@ class SlackJobHandler:
                 pass
             try:
                 for req in job.requesters:
-                    await self._edit_parent(job, req, "running", elapsed=time.time() - since)
+                    await self._edit_parent(job, req, "running", elapsed=time.time() - since, progress=True)
             except Exception as exc:  # progress display only: never fail the check for it
                 log.warning("parent_progress_failed", error=str(exc))
 
@@ -152,6 +152,7 @@ class SlackJobHandler:
         *,
         elapsed: float | None = None,
         report: Report | None = None,
+        progress: bool = False,
     ) -> None:
         if report and report.finished_at and report.started_at:
             elapsed = report.finished_at - report.started_at
@@ -164,4 +165,5 @@ class SlackJobHandler:
             verdict=report.verdict if report else None,
             extra_requesters=sorted({r.user_id for r in job.requesters} - {req.user_id}),
             job_id=job.id,
+            progress=progress,
         )

@@ -8,6 +8,7 @@ from different processes: `advance_parent` (a Redis mark) keeps a late "queued" 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from typing import Any
@@ -20,6 +21,8 @@ from bot.models import ParentState, Requester, Target, Verdict
 from bot.ops.logging import get_logger
 from bot.queue.marks import advance_parent, note_channel
 from bot.services import Services
+from bot.slack.rate_budget import prepaid
+from bot.slack.web import budget_of
 
 log = get_logger("vpncheck.parent")
 _PARENT_ATTEMPTS = 3
@@ -129,12 +132,18 @@ async def edit_parent(
     extra_requesters: list[str] | None = None,
     job_id: str | None = None,
     due: float | None = None,
+    progress: bool = False,
 ) -> None:
     """Edits the requester's parent (if it has one) to `state`, unless a later state was shown already.
 
     `job_id` and `due` (when the card is expected, unix seconds) go into its metadata for the lost-request
-    sweep."""
+    sweep. `progress` (the "running for 2m" ticks) edits are skipped when the shared chat.update budget is
+    short: the next tick shows a newer state anyway, and cards and final states keep their share."""
     if not requester.parent_ts:
+        return
+    budget = budget_of(svc.slack)
+    if progress and budget is not None and not await budget.try_progress("chat.update", None):
+        log.info("parent_progress_skipped", state=state)
         return
     if not await advance_parent(svc.redis, requester.channel_id, requester.parent_ts, state):
         return
@@ -149,12 +158,13 @@ async def edit_parent(
         extra_requesters=extra_requesters,
     )
     try:
-        await svc.slack.chat_update(
-            channel=requester.channel_id,
-            ts=requester.parent_ts,
-            text=text,
-            blocks=blocks,
-            metadata=request_metadata(svc, requester, target, state, job_id, due),
-        )
+        with prepaid() if progress else contextlib.nullcontext():
+            await svc.slack.chat_update(
+                channel=requester.channel_id,
+                ts=requester.parent_ts,
+                text=text,
+                blocks=blocks,
+                metadata=request_metadata(svc, requester, target, state, job_id, due),
+            )
     except SlackApiError as exc:  # the parent is a progress display: a failed edit must not block the card
         log.warning("parent_update_failed", error=str(exc.response.get("error")))

@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.ops import metrics
+from bot.slack.rate_budget import RateBudget, channel_of
 
 # Never retried after a 5xx or a dropped connection: Slack may have stored the first message, and a retry
 # posts it twice (seen for real; reproduced by the chaos harness). Their callers look before posting again
@@ -68,10 +69,38 @@ class _Counted(AsyncRetryHandler):
         )
 
 
+class _Throttle(AsyncRetryHandler):
+    """Never retries itself: tells the shared rate budget about every 429 so all processes hold off."""
+
+    def __init__(self, budget: RateBudget) -> None:
+        super().__init__(max_retry_count=0)
+        self.budget = budget
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None and response.status_code == 429:
+            after = response.headers.get("retry-after") or response.headers.get("Retry-After") or ["1"]
+            seconds = after[0] if isinstance(after, list) else after
+            channel = channel_of({"json": request.body_params, "data": request.data})
+            await self.budget.throttled(request.url.rsplit("/", 1)[-1], channel, float(seconds))
+        return False
+
+
 class _CountingWebClient(AsyncWebClient):
-    """Counts failed calls in Prometheus (the one place every Web API call passes through)."""
+    """Counts failed calls in Prometheus (the one place every Web API call passes through) and takes a
+    token of the shared rate budget before each."""
+
+    budget: RateBudget | None = None
 
     async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        if self.budget is not None:
+            await self.budget.acquire(api_method, channel_of(kwargs))
         try:
             return await super().api_call(api_method, **kwargs)
         except SlackApiError as exc:
@@ -82,10 +111,21 @@ class _CountingWebClient(AsyncWebClient):
             raise
 
 
-def make_web_client(token: str, api_url: str, **kwargs: Any) -> AsyncWebClient:
+def make_web_client(
+    token: str, api_url: str, *, budget: RateBudget | None = None, **kwargs: Any
+) -> AsyncWebClient:
+    """`budget`: the Redis-shared rate budget every call waits on (None: Slack's 429s alone pace us)."""
     handlers: list[AsyncRetryHandler] = [
+        *([_Throttle(budget)] if budget is not None else []),
         _Counted(AsyncRateLimitErrorRetryHandler(max_retry_count=5)),
         _Counted(AsyncServerErrorRetryHandler(max_retry_count=3), never=NOT_IDEMPOTENT),
         _Counted(AsyncConnectionErrorRetryHandler(max_retry_count=3), never=NOT_IDEMPOTENT),
     ]
-    return _CountingWebClient(token=token, base_url=api_url, retry_handlers=handlers, **kwargs)
+    client = _CountingWebClient(token=token, base_url=api_url, retry_handlers=handlers, **kwargs)
+    client.budget = budget
+    return client
+
+
+def budget_of(client: AsyncWebClient) -> RateBudget | None:
+    """The shared rate budget a client made here waits on (None for other clients, e.g. in tests)."""
+    return getattr(client, "budget", None)
