@@ -7,12 +7,21 @@ import socket
 import time
 from collections.abc import Callable
 
+_HANDED_OUT: set[int] = set()
+
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A port nothing listens on now, and one this process has not handed out before.
+
+    The kernel may offer the same ephemeral port again once its probe socket is closed, so two calls in a row
+    (PORT and METRICS_PORT of one bot) could otherwise collide before either server has bound it."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port: int = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
