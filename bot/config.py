@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     zip_max_total_bytes: int = Field(
         default=512 * 1024 * 1024, gt=0, validation_alias="VPNCHECK_ZIP_MAX_TOTAL_BYTES"
     )
+    # Seconds an event (a mention) stays claimed while its answer is made; a crash before answering lets
+    # Slack's next retry (about 1 and 5 minutes later) through once this has passed.
+    intake_claim_seconds: float = Field(
+        default=60.0, gt=0, le=600, validation_alias="VPNCHECK_INTAKE_CLAIM_SECONDS"
+    )
     max_targets: int = Field(default=5, ge=1, le=20, validation_alias="VPNCHECK_MAX_TARGETS")
     lease_ttl: float = Field(default=30.0, gt=0, validation_alias="VPNCHECK_LEASE_TTL")
     fresh_window: float = Field(default=120.0, ge=0, validation_alias="VPNCHECK_FRESH_WINDOW")

@@ -218,6 +218,10 @@ class SlackEmulator:
         self.state.delete_message(channel, ts)
         await self._notify()
 
+    def clear_faults(self) -> None:
+        """Slack is healthy again: faults not yet used are dropped."""
+        self._faults.clear()
+
     def new_response_url(self, channel: str, user: str, message_ts: str | None = None) -> str:
         """A fresh response_url, as Slack includes in each slash command or interaction payload."""
         return f"{self.url}hooks/{self.state.add_hook(channel, user, message_ts).id}"

@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from bot.models import ParentState
 from bot.queue.keys import Keys
-from bot.queue.scripts import ADVANCE_PARENT, TAKE_RATE
+from bot.queue.scripts import ADVANCE_PARENT, RELEASE_PENDING, TAKE_RATE
 
 KEYS = Keys()
 
@@ -26,6 +26,25 @@ async def first_delivery(
     if not delivery:
         return True
     return bool(await redis.set(keys.seen(delivery), b"1", nx=True, ex=ttl))
+
+
+async def claim_delivery(redis: aioredis.Redis, delivery: str, *, ttl: float, keys: Keys = KEYS) -> bool:
+    """True when this process may handle `delivery` now: nobody has answered it nor is answering it.
+
+    The claim is `pending` for `ttl` seconds: a process that dies before answering loses it, and Slack's
+    next retry of the event is handled. `finish_delivery` makes it permanent once the answer is given."""
+    return bool(await redis.set(keys.seen(delivery), b"pending", nx=True, px=max(1, int(ttl * 1000))))
+
+
+async def finish_delivery(
+    redis: aioredis.Redis, delivery: str, *, ttl: int = SEEN_TTL_SECONDS, keys: Keys = KEYS
+) -> None:
+    await redis.set(keys.seen(delivery), b"done", ex=ttl)
+
+
+async def release_delivery(redis: aioredis.Redis, delivery: str, *, keys: Keys = KEYS) -> None:
+    """The answer could not be given: let Slack's retry be handled (a `done` mark is kept)."""
+    await redis.eval(RELEASE_PENDING, 1, keys.seen(delivery))
 
 
 async def advance_parent(

@@ -415,3 +415,12 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now), 'bl
 redis.call('EXPIRE', KEYS[1], 3600)
 return tostring(wait)
 """
+
+
+# Drop a delivery's claim only while it is still pending: a claim already marked done stays.
+RELEASE_PENDING = """
+if redis.call('GET', KEYS[1]) == 'pending' then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""

@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
 from bot.slack.authorize import background_authorize
+from bot.slack.replay import replay_middleware
 from bot.slack.tenancy import configured, tenancy_middleware
 
 _SERVICES = "vpncheck_services"
@@ -47,5 +48,6 @@ def build_app(svc: Services, register: Callable[[AsyncApp], None]) -> AsyncApp:
     app.middleware(with_services)
     tenancy = configured(svc.settings.slack_team_ids, svc.settings.slack_enterprise_id)
     app.middleware(tenancy_middleware(tenancy, lambda: svc.policy, svc.slack))
+    app.middleware(replay_middleware(svc))
     register(app)
     return app

@@ -18,7 +18,6 @@ from bot.cards.status_card import build_status_card
 from bot.models import Report, Requester
 from bot.ops import metrics
 from bot.ops.logging import get_logger
-from bot.queue.marks import first_delivery
 from bot.services import Services
 from bot.slack.commands import Check, Command, Help, History, Invalid, Status
 from bot.slack.intake import submit_check
@@ -44,13 +43,8 @@ def immediate_reply(cmd: Command, *, max_targets: int) -> Reply:
     return {"text": "⏳ Reading history…"}
 
 
-async def run_command(
-    svc: Services, cmd: Command, requester: Requester, *, delivery_id: str | None = None
-) -> list[Reply]:
-    """`delivery_id`: what makes a Slack delivery unique (an event id), so a redelivery is answered once."""
-    if not await first_delivery(svc.redis, delivery_id):
-        log.info("event_redelivery_ignored", event_id=delivery_id)
-        return []
+async def run_command(svc: Services, cmd: Command, requester: Requester) -> list[Reply]:
+    """Repeated deliveries never get here twice (bot/slack/replay.py)."""
     action = type(cmd).__name__.lower()
     metrics.REQUESTS.labels(action).inc()
     if isinstance(cmd, Help | Invalid):

@@ -127,10 +127,15 @@ def tenancy_middleware(
                 _pending.add(task)
                 task.add_done_callback(_pending.discard)
             return BoltResponse(status=200, body="")  # acknowledged; never answered into another workspace
-        answer = {"response_type": "ephemeral", "text": f"🔒 {text}"}
-        return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})
+        return ephemeral_answer(f"🔒 {text}")
 
     return check_tenancy
+
+
+def ephemeral_answer(text: str) -> BoltResponse:
+    """A middleware's own answer to a command or action: shown to the requester only, nothing else runs."""
+    body = json.dumps({"response_type": "ephemeral", "text": text})
+    return BoltResponse(status=200, body=body, headers={"content-type": "application/json"})
 
 
 _pending: set[asyncio.Task[None]] = set()

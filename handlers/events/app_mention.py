@@ -10,6 +10,7 @@ from bot.models import Requester
 from bot.slack.app import services
 from bot.slack.command_runner import replies_or_failure, run_command
 from bot.slack.commands import parse_command
+from bot.slack.replay import handled_once
 
 
 async def app_mention(
@@ -25,10 +26,13 @@ async def app_mention(
         thread_ts=thread_ts,
         source="mention",
     )
-    # Slack redelivers an event it thinks we missed (X-Slack-Retry-Num): the event id answers it once.
-    work = run_command(svc, cmd, requester, delivery_id=body.get("event_id"))
-    for reply in await replies_or_failure(svc, work):
-        await say(thread_ts=thread_ts, **reply)
+    # Slack redelivers an event it thinks we missed (X-Slack-Retry-Num): the event id answers it once, and
+    # only an answer actually given marks it handled (a crash before lets the retry through).
+    async with handled_once(svc, body.get("event_id")) as first:
+        if not first:
+            return
+        for reply in await replies_or_failure(svc, run_command(svc, cmd, requester)):
+            await say(thread_ts=thread_ts, **reply)
 
 
 def register(app: AsyncApp) -> None:
