@@ -37,7 +37,7 @@ async def test_policy_change_applies_live_and_a_broken_one_is_refused(
     async def refusal_names(contact: str) -> None:
         await bot.slack.slash_command(bot.bot_url, text="status", user_id=INTRUDER, channel_id="C0SEC")
         await bot.sandbox.slack.wait_for(
-            lambda s: any(contact in t for t in private_texts(s, INTRUDER)), timeout=15
+            lambda s: any(contact in t for t in private_texts(s, INTRUDER)), timeout=30
         )
 
     try:
