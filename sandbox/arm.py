@@ -205,7 +205,8 @@ class ArmSimulator:
         await self.clock.sleep((done_at - self.clock.now()).total_seconds())
         ended = max(self.clock.now(), done_at) - timedelta(seconds=self.result_lag_seconds)
         end_time = format_azure_time(ended, scenario.end_digits, salt=op.id + "end")
-        outcome = op.target.outcome
+        runs = sorted(self.state.runs(op.target.name), key=lambda o: o.accepted_at)
+        outcome = op.target.outcome_of_run([o.id for o in runs].index(op.id))
         if outcome.log is not None and not scenario.late_log:
             await self._write_log(op, outcome.log, ended)
         result = (

@@ -69,6 +69,12 @@ class Injection(_Model):
         return self
 
 
+class Outcome(_Model):
+    code: str
+    faults: tuple[str, ...]
+    log: str | None = None
+
+
 class ScenarioSpec(_Model):
     """How a troubleshoot of one target goes (see the key list at the top of scenarios.yaml)."""
 
@@ -85,12 +91,8 @@ class ScenarioSpec(_Model):
     lro: Literal["location", "azure-async-operation"] = "location"
     retry_after: float | None = 10.0  # recorded on every 202; null: absent (as stripped recordings show)
     inject: tuple[Injection, ...] = ()
-
-
-class Outcome(_Model):
-    code: str
-    faults: tuple[str, ...]
-    log: str | None = None
+    # A flapping target: run 1 answers the outcome above, run 2 the first of these, and so on, cycling.
+    then: tuple[Outcome, ...] = ()
 
 
 class Defaults(_Model):
@@ -200,6 +202,11 @@ class CatalogueTarget:
     def resource_group(self) -> str:
         return self.spec.resource_group
 
+    def outcome_of_run(self, index: int) -> Outcome:
+        """The answer of this target's `index`-th run (0-based): the same every time unless it flaps."""
+        cycle = (self.outcome, *self.scenario.then)
+        return cycle[index % len(cycle)]
+
     @property
     def resource_type(self) -> str:
         if self.kind == "gateway":
@@ -256,7 +263,8 @@ class Catalogue(_Model):
                     problems.append(f"duplicate target name {spec.name}")
                 names.add(spec.name.lower())
                 scenario = spec.scenario or ScenarioSpec()
-                for key in scenario.faults or ():
+                flaps = [k for o in scenario.then for k in o.faults]
+                for key in [*(scenario.faults or ()), *flaps]:
                     if key not in self.faults:
                         problems.append(f"{spec.name}: unknown fault {key}")
                 if scenario.blob_layout not in self.blob_layouts:

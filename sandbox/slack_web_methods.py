@@ -348,6 +348,20 @@ def chat_update(ctx: Context, args: Args) -> JSON:
     }
 
 
+@method("chat.getPermalink")  # Slack's docs list no required scope
+def chat_get_permalink(ctx: Context, args: Args) -> JSON:
+    channel = _channel(ctx, args)
+    ts = args.required("message_ts")
+    try:
+        message = ctx.state.message(channel, ts)
+    except LookupError:
+        raise SlackError("message_not_found") from None
+    link = f"https://{ctx.state.workspace.team_domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+    if message.thread_ts and message.thread_ts != message.ts:
+        link += f"?thread_ts={message.thread_ts}&cid={channel}"
+    return {"channel": channel, "permalink": link}
+
+
 @method("chat.delete", "chat:write")
 def chat_delete(ctx: Context, args: Args) -> JSON:
     message = _own_message(ctx, args, "cant_delete_message")

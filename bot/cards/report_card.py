@@ -209,15 +209,18 @@ def build_report_card(
     job_id: str,
     rerun_value: str,
     now: float | None = None,
+    trend: str | None = None,
 ) -> tuple[str, list[Block]]:
     """The message for one finished check: `(fallback text, blocks)` ready for chat.postMessage.
 
-    `now` is only used to say how old a reused result is.
+    `now` is only used to say how old a reused result is; `trend` (bot/cards/trend.py) is shown under the
+    summary.
     """
     head = [
         header(f"{VERDICT_EMOJI[report.verdict]} {report_label(report)} — {verdict_word(report)}"),
         context(_context_lines(report, requested_by, queue_wait, run_time, reused, now)),
         section(_summary(report)),
+        *([context([f"📈 {trend}"])] if trend else []),
     ]
     footer_buttons = _footer_buttons(report, portal_base, job_id, rerun_value)
     tail = [divider(), *actions(footer_buttons, "vpncheck_footer")]

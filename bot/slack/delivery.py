@@ -12,7 +12,8 @@ from typing import Any
 
 from bot.access.audit import AuditEvent
 from bot.cards.report_card import CARD_EVENT, build_report_card
-from bot.models import ParentState, Report, Requester
+from bot.cards.trend import PastResult, trend_line
+from bot.models import ParentState, Report, Requester, Verdict
 from bot.ops import metrics
 from bot.ops.logging import bind_job, get_logger
 from bot.queue import JobRecord
@@ -22,6 +23,7 @@ from bot.slack.parent_message import edit_parent
 
 log = get_logger("vpncheck.delivery")
 
+TREND_HISTORY = 50  # results read for a card's trend line: a day of hourly checks and then some
 PARENT_REFRESH_SECONDS = 30.0  # chat.update is Tier 3 (50+/min): one edit per parent per 30 s is far below
 
 
@@ -107,6 +109,7 @@ class SlackJobHandler:
             portal_base=self.svc.settings.portal_url,
             job_id=job.id,
             rerun_value=job.target.id,
+            trend=await self._trend(job, report),
         )
         await self.svc.slack.chat_postMessage(
             channel=requester.channel_id,
@@ -118,6 +121,35 @@ class SlackJobHandler:
             metadata={"event_type": CARD_EVENT, "event_payload": {"job_id": job.id}},
         )
         log.info("card_posted", channel=requester.channel_id, verdict=report.verdict.value)
+
+    async def _trend(self, job: JobRecord, report: Report) -> str | None:
+        """The card's trend line from the target's stored results; None if they cannot be read (the card
+        is posted without it: history is a nicety, the card is the point)."""
+        try:
+            records = await self.svc.queue.history(job.target.key, limit=TREND_HISTORY)
+            earlier = [r for r in records if r.id != job.id and r.report is not None]
+            links: dict[str, str | None] = {}
+            for wanted in ({Verdict.HEALTHY}, {Verdict.UNHEALTHY, Verdict.UNKNOWN}):
+                first = next((r for r in earlier if r.report and r.report.verdict in wanted), None)
+                if first is not None:
+                    links[first.id] = await self._permalink(first)
+            past = [PastResult(r.report, links.get(r.id)) for r in earlier if r.report is not None]
+            return trend_line(report, past, time.time())
+        except Exception as exc:
+            log.warning("trend_unavailable", error=str(exc))
+            return None
+
+    async def _permalink(self, job: JobRecord) -> str | None:
+        """Where the earlier job's card is: the permalink of its first requester's thread."""
+        req = next((r for r in job.requesters if r.thread_ts), None)
+        if req is None:
+            return None
+        try:
+            resp = await self.svc.slack.chat_getPermalink(channel=req.channel_id, message_ts=req.thread)
+        except Exception:  # a deleted thread or a channel left: the line just has no link
+            return None
+        link = resp.get("permalink")
+        return link if isinstance(link, str) else None
 
     async def _card_already_posted(self, job: JobRecord, requester: Requester) -> bool:
         cursor: str | None = None
