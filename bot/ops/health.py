@@ -52,8 +52,8 @@ class ReadinessCache:
         task = asyncio.current_task()
         while True:
             await self.check_once()
-            # Python 3.11's wait_for can swallow a cancel that lands just as a probe finishes: the task is then
-            # "cancelling" but runs on, and stop() waits forever (seen as hung e2e teardowns). Honour it here.
+            # Python 3.11's wait_for can swallow a cancel that lands just as a probe finishes: the task is
+            # then "cancelling" but runs on, and stop() waits forever (hung e2e teardowns). Honour it here.
             if task is not None and task.cancelling():
                 raise asyncio.CancelledError
             await asyncio.sleep(self.interval)  # a schedule, not synchronisation

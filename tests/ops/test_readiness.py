@@ -19,5 +19,5 @@ async def test_stop_is_not_swallowed_by_a_probe_finishing_at_that_moment() -> No
     cache = ReadinessCache({"p": probe}, interval=3600)
     cache.start()
     assert cache._task is not None
-    done, _ = await asyncio.wait({cache._task}, timeout=10)  # a bound for the failure, never reached when fixed
+    done, _ = await asyncio.wait({cache._task}, timeout=10)  # bounds the failure; never reached when fixed
     assert done, "the readiness task ran on after being cancelled"
