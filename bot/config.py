@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     lease_ttl: float = Field(default=30.0, gt=0, validation_alias="VPNCHECK_LEASE_TTL")
     fresh_window: float = Field(default=120.0, ge=0, validation_alias="VPNCHECK_FRESH_WINDOW")
     retention_days: float = Field(default=30.0, gt=0, validation_alias="VPNCHECK_RETENTION_DAYS")
+    # A card Slack keeps refusing for a transient reason (5xx, 429, connection) is given up this many seconds
+    # after the result was ready: the requester is told privately and the audit log records it.
+    card_max_age: float = Field(default=3600.0, gt=0, validation_alias="VPNCHECK_CARD_MAX_AGE")
+    # Total text of a card's blocks. Slack refuses more than about 12,000 (msg_blocks_too_long; refusals were
+    # reported from 11,341): the card degrades to fit and the full report goes into the thread as a file.
+    card_text_budget: int = Field(
+        default=10_000, ge=2000, le=11_000, validation_alias="VPNCHECK_CARD_TEXT_BUDGET"
+    )
     # A request whose parent still says queued/running this long after its card was due, and whose job Redis
     # no longer has, is answered with an apology and a Re-run button; workers sweep for them this often.
     lost_grace: float = Field(default=900.0, ge=0, validation_alias="VPNCHECK_LOST_GRACE")

@@ -21,6 +21,9 @@ MAX_URL = 3000
 MAX_VALUE = 2000
 MAX_ID = 255
 MAX_FALLBACK_TEXT = 4000
+# Total text of a message's blocks. Slack refuses more with `msg_blocks_too_long`; the threshold is not
+# documented (a maintainer said about 12,000; refusals were reported at 11,341), so cards stay well below.
+CARD_TEXT_BUDGET = 10_000
 
 ELLIPSIS = "…"
 _FENCE = "```"
@@ -74,3 +77,19 @@ def valid_url(url: str | None) -> bool:
         return False
     host = match.group(1).rsplit("@", 1)[-1]
     return bool(host) and not host.startswith(":")
+
+
+def blocks_text_units(blocks: object) -> int:
+    """UTF-16 units of every `text` string anywhere in the blocks: what Slack's total-size check counts."""
+    total, stack = 0, [blocks]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    total += slack_len(value)
+                elif isinstance(value, dict | list):
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return total

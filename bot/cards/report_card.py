@@ -2,18 +2,32 @@
 
 Everything Azure or a user wrote is escaped; Slack limits hold by construction (blocks are added against a
 budget and the remainder is summarised in a note), so Slack never rejects the card however large the result.
+Slack also refuses a message whose blocks hold too much text in total (`msg_blocks_too_long`, about 12,000
+characters), so the card is laid out for a phone during an outage: the verdict, the failing fault with its
+fix and action links first; when the whole does not fit the text budget, the rest degrades step by step
+(log findings one line each, shorter fault details, fewer faults) and `ReportCard.degraded` tells the caller
+to put the full detail into the thread as a file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from bot.cards.blocks import Block, actions, button, context, divider, header, section
 from bot.cards.durations import format_duration, format_time
 from bot.cards.escape import code, code_block, escape_mrkdwn, mentions
-from bot.cards.limits import MAX_BLOCKS_MESSAGE, MAX_FALLBACK_TEXT, truncate_mrkdwn, truncate_plain
+from bot.cards.limits import (
+    CARD_TEXT_BUDGET,
+    MAX_BLOCKS_MESSAGE,
+    MAX_FALLBACK_TEXT,
+    MAX_SECTION_TEXT,
+    blocks_text_units,
+    truncate_mrkdwn,
+    truncate_plain,
+)
 from bot.cards.verdicts import (
     SEVERITY_EMOJI,
     VERDICT_EMOJI,
@@ -35,6 +49,35 @@ _KIND_LABEL = {TargetKind.GATEWAY: "VPN gateway", TargetKind.CONNECTION: "VPN co
 _MAX_EVIDENCE_LINES = 4
 _MAX_EVIDENCE_LINE = 240
 _MAX_PROBLEMS = 10
+
+
+@dataclass(frozen=True)
+class _Level:
+    """How much of each part a card shows; the first level whose card fits the text budget is used."""
+
+    fault_text: int = MAX_SECTION_TEXT
+    other_text: int = MAX_SECTION_TEXT  # summary and each context line
+    collapse_findings: bool = False
+    max_faults: int | None = None
+
+
+_LEVELS = (
+    _Level(),
+    _Level(fault_text=1200, other_text=600, collapse_findings=True),
+    _Level(fault_text=500, other_text=300, collapse_findings=True, max_faults=10),
+    _Level(fault_text=300, other_text=200, collapse_findings=True, max_faults=3),
+    _Level(fault_text=300, other_text=120, collapse_findings=True, max_faults=1),
+)
+_FINDING_LINE = 300
+
+
+@dataclass(frozen=True)
+class ReportCard:
+    """A card ready for chat.postMessage; `degraded`: parts were shortened or left out to fit Slack."""
+
+    text: str
+    blocks: list[Block]
+    degraded: bool
 
 
 @dataclass
@@ -115,12 +158,12 @@ def _summary(report: Report) -> str:
     return line.strip() or escape_mrkdwn(verdict_title(report))
 
 
-def _fault_group(fault: Fault, links: _Links, index: int) -> list[Block]:
+def _fault_group(fault: Fault, links: _Links, index: int, max_text: int = MAX_SECTION_TEXT) -> list[Block]:
+    """The fault, then its fixes, then Azure's detail last: on a small budget the detail is what is cut."""
     text = f"{fault_emoji(fault)} *{code(fault.id)}*"
-    if fault.summary:
-        text += f" — {escape_mrkdwn(fault.summary)}"
-    if fault.detail:
-        text += f"\n{escape_mrkdwn(fault.detail)}"
+    if fault.summary:  # on a small budget the summary may take a third, so the fix still shows
+        summary = escape_mrkdwn(fault.summary)
+        text += f" — {summary if max_text >= MAX_SECTION_TEXT else truncate_mrkdwn(summary, max_text // 3)}"
     buttons: list[Block] = []
     for action in fault.actions:
         if action.action_text:
@@ -131,11 +174,18 @@ def _fault_group(fault: Fault, links: _Links, index: int) -> list[Block]:
             buttons.append(element)
         elif action.action_uri_text and not action.action_text:
             text += f"\n• {escape_mrkdwn(action.action_uri_text)}"
-    return [section(text), *actions(buttons, f"fault_{index}")]
+    if fault.detail:
+        text += f"\n{escape_mrkdwn(fault.detail)}"
+    return [section(truncate_mrkdwn(text, max_text)), *actions(buttons, f"fault_{index}")]
 
 
-def _finding_group(finding: Finding, first: bool) -> list[Block]:
+def _finding_group(finding: Finding, first: bool, collapsed: bool = False) -> list[Block]:
     heading = "*From the logs*\n" if first else ""
+    if collapsed:  # one line: what was found and what to do
+        line = f"{SEVERITY_EMOJI[finding.severity]} *{escape_mrkdwn(finding.title)}*"
+        if finding.fix:
+            line += f" — *Fix:* {escape_mrkdwn(finding.fix)}"
+        return [section(heading + truncate_mrkdwn(line.replace("\n", " "), _FINDING_LINE))]
     text = (
         f"{heading}{SEVERITY_EMOJI[finding.severity]} *{escape_mrkdwn(finding.title)}* "
         f"({code(finding.source)})\n{escape_mrkdwn(finding.explanation)}"
@@ -186,9 +236,25 @@ def _footer_buttons(report: Report, portal_base: str, job_id: str, rerun_value: 
     return [b for b in candidates if b is not None]
 
 
+def first_fix(report: Report) -> str | None:
+    """The first thing to do: the first fault's first recommended action, else the first finding's fix."""
+    for fault in report.faults:
+        for action in fault.actions:
+            if action.action_text or action.action_uri_text:
+                return action.action_text or action.action_uri_text
+    for finding in report.logs.findings if report.logs else []:
+        if finding.fix:
+            return finding.fix
+    return None
+
+
 def _fallback(report: Report) -> str:
+    """What screen readers and notifications read (not the blocks): the verdict and the first fix first."""
     label = escape_mrkdwn(report_label(report))
     text = f"{escape_mrkdwn(verdict_title(report))} · VPN check for {label}"
+    fix = first_fix(report)
+    if fix:
+        text += f". Fix: {escape_mrkdwn(truncate_plain(fix, 600))}."
     if report.faults:
         shown = [escape_mrkdwn(f"{f.id}: {f.summary}" if f.summary else f.id) for f in report.faults[:10]]
         more = len(report.faults) - len(shown)
@@ -198,7 +264,13 @@ def _fallback(report: Report) -> str:
     return truncate_mrkdwn(text, MAX_FALLBACK_TEXT)
 
 
-def build_report_card(
+def build_report_card(report: Report, **options: Any) -> tuple[str, list[Block]]:
+    """`(fallback text, blocks)` ready for chat.postMessage; the options are `layout_report_card`'s."""
+    card = layout_report_card(report, **options)
+    return card.text, card.blocks
+
+
+def layout_report_card(
     report: Report,
     *,
     requested_by: list[str],
@@ -210,36 +282,59 @@ def build_report_card(
     rerun_value: str,
     now: float | None = None,
     trend: str | None = None,
-) -> tuple[str, list[Block]]:
-    """The message for one finished check: `(fallback text, blocks)` ready for chat.postMessage.
-
-    `now` is only used to say how old a reused result is; `trend` (bot/cards/trend.py) is shown under the
-    summary.
-    """
-    head = [
-        header(f"{VERDICT_EMOJI[report.verdict]} {report_label(report)} — {verdict_word(report)}"),
-        context(_context_lines(report, requested_by, queue_wait, run_time, reused, now)),
-        section(_summary(report)),
-        *([context([f"📈 {trend}"])] if trend else []),
-    ]
+    text_budget: int = CARD_TEXT_BUDGET,
+) -> ReportCard:
+    """The message for one finished check at the richest level that fits `text_budget` (total block text,
+    see `_LEVELS`). `now` is only used to say how old a reused result is; `trend` (bot/cards/trend.py) is
+    shown under the summary."""
+    context_lines = _context_lines(report, requested_by, queue_wait, run_time, reused, now)
     footer_buttons = _footer_buttons(report, portal_base, job_id, rerun_value)
-    tail = [divider(), *actions(footer_buttons, "vpncheck_footer")]
+    blocks: list[Block] = []
+    for n, level in enumerate(_LEVELS):
+        blocks = _layout(report, level, context_lines, footer_buttons, trend, degraded=n > 0)
+        if blocks_text_units(blocks) <= text_budget:
+            return ReportCard(_fallback(report), blocks, degraded=n > 0)
+    # Last resort (a budget smaller than any sane setting): drop blocks after the first fault from the end.
+    while len(blocks) > 2 and blocks_text_units(blocks) > text_budget:
+        blocks.pop(-2 if blocks[-1]["type"] == "actions" else -1)
+    return ReportCard(_fallback(report), blocks, degraded=True)
+
+
+def _layout(
+    report: Report,
+    level: _Level,
+    context_lines: list[str],
+    footer_buttons: list[Block],
+    trend: str | None,
+    *,
+    degraded: bool,
+) -> list[Block]:
+    """Verdict, faults (fix and links), log findings, then summary and who/where, then the footer buttons."""
+    head = [header(f"{VERDICT_EMOJI[report.verdict]} {report_label(report)} — {verdict_word(report)}")]
+    about = [
+        section(truncate_mrkdwn(_summary(report), level.other_text)),
+        *([context([truncate_mrkdwn(f"📈 {trend}", level.other_text)])] if trend else []),
+        context([truncate_mrkdwn(line, level.other_text) for line in context_lines]),
+    ]
+    tail = [*about, *actions(footer_buttons, "vpncheck_footer")]
     budget = MAX_BLOCKS_MESSAGE - len(head) - len(tail) - 2  # spares: the divider and the overflow note
 
     links = _Links()
     logs = report.logs or LogSummary()
     problems = _problems_group(logs)
+    faults = report.faults if level.max_faults is None else report.faults[: level.max_faults]
 
     # Findings explain the faults, so hundreds of faults must not crowd them all out: keep room for some.
     findings_need = len(logs.findings) + len(problems)  # one block each
     fault_blocks, faults_shown = _fill(
-        (_fault_group(f, links, i) for i, f in enumerate(report.faults)),
+        (_fault_group(f, links, i, level.fault_text) for i, f in enumerate(faults)),
         budget - min(findings_need, budget // 2),
     )
     rest = budget - len(fault_blocks)
-    problem_blocks = problems if len(problems) <= rest else []
+    problem_blocks = problems if len(problems) <= rest and not level.collapse_findings else []
     finding_blocks, findings_shown = _fill(
-        (_finding_group(f, i == 0) for i, f in enumerate(logs.findings)), rest - len(problem_blocks)
+        (_finding_group(f, i == 0, level.collapse_findings) for i, f in enumerate(logs.findings)),
+        rest - len(problem_blocks),
     )
 
     body = [*fault_blocks, *finding_blocks, *problem_blocks]
@@ -250,7 +345,7 @@ def build_report_card(
         hidden.append(f"{len(logs.findings) - findings_shown} more findings")
     if problems and not problem_blocks:
         hidden.append("the problems reading the logs")
-    if hidden:
-        body.append(context([f"… {' and '.join(hidden)} not shown — see `vpncheck check` / Logs"]))
-    blocks = [*head, *([divider(), *body] if body else []), *tail]
-    return _fallback(report), blocks
+    if hidden or degraded:
+        shown = f"… {' and '.join(hidden)} not shown. " if hidden else "Shortened to fit Slack. "
+        body.append(context([f"{shown}The full report is in the file below / `vpncheck check`."]))
+    return [*head, *body, divider(), *tail]

@@ -7,19 +7,27 @@ before posting we read the thread (since the job was created) for a card with th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from bot.access.audit import AuditEvent
-from bot.cards.report_card import CARD_EVENT, build_report_card
+from bot.cards.escape import escape_mrkdwn
+from bot.cards.report_card import CARD_EVENT, first_fix, layout_report_card
+from bot.cards.report_text import render_text
 from bot.cards.trend import PastResult, trend_line
+from bot.cards.verdicts import verdict_title
 from bot.models import ParentState, Report, Requester, Verdict
 from bot.ops import metrics
 from bot.ops.logging import bind_job, get_logger
 from bot.queue import JobRecord
 from bot.queue.worker import JobContext
 from bot.services import Services
+from bot.slack.channel_errors import explain_refusal
 from bot.slack.parent_message import edit_parent
+from bot.slack.web import is_permanent
 
 log = get_logger("vpncheck.delivery")
 
@@ -77,9 +85,32 @@ class SlackJobHandler:
                 log.warning("parent_progress_failed", error=str(exc))
 
     async def deliver(self, job: JobRecord, report: Report, requester: Requester, *, reused: bool) -> None:
+        """Posts the card unless the thread has it already: that look happens before every attempt (the
+        worker calls this again after a failure, and chat.postMessage is never retried inside the client).
+
+        A permanent refusal (web.is_permanent) ends the delivery at once, a transient one once the result is
+        older than VPNCHECK_CARD_MAX_AGE; both end with an audit entry and a private word to the requester,
+        and return normally so the worker marks the thread done instead of retrying for days."""
         with bind_job(job.id, thread=requester.thread_key):
-            if not await self._card_already_posted(job, requester):
-                await self._post_card(job, report, requester, reused=reused)
+            try:
+                if not await self._card_already_posted(job, requester):
+                    await self._post_card(job, report, requester, reused=reused)
+            except Exception as exc:
+                ready_at = report.finished_at or job.finished_at or job.created_at
+                if is_permanent(exc):
+                    code = str(exc.response.get("error")) if isinstance(exc, SlackApiError) else "error"
+                    await self._give_up(job, report, requester, code, explain_refusal(code))
+                    return
+                if time.time() - ready_at > self.svc.settings.card_max_age:
+                    await self._give_up(
+                        job,
+                        report,
+                        requester,
+                        "too_old",
+                        "Slack kept failing for too long (" + repr(exc) + ").",
+                    )
+                    return
+                raise
             await self._edit_parent(job, requester, "done", report=report)
             await self.svc.audit.record(
                 AuditEvent(
@@ -95,12 +126,46 @@ class SlackJobHandler:
                 )
             )
 
+    async def _give_up(
+        self, job: JobRecord, report: Report, requester: Requester, code: str, why: str
+    ) -> None:
+        """The end of an undeliverable card: audited, the requester told privately where Slack lets us,
+        the parent moved to its final state (best effort: the channel may refuse that too)."""
+        log.warning("card_undeliverable", code=code, channel=requester.channel_id)
+        metrics.SLACK_ERRORS.labels("card", code).inc()
+        await self.svc.audit.record(
+            AuditEvent.of(
+                requester,
+                "card",
+                "undeliverable",
+                target=job.target.id,
+                detail=f"{code}: {why}",
+                job_id=job.id,
+                kind="result",
+            )
+        )
+        fix = first_fix(report)
+        text = (
+            f"⚠️ I could not post the result card for *{escape_mrkdwn(job.target.name)}*: {why}\n"
+            f"The result: {escape_mrkdwn(verdict_title(report))}"
+            + (f". First fix: {escape_mrkdwn(fix)}" if fix else "")
+            + f". `vpncheck check {escape_mrkdwn(job.target.name)}` shows the full report."
+        )
+        try:
+            await self.svc.slack.chat_postEphemeral(
+                channel=requester.channel_id, user=requester.user_id, text=text, thread_ts=requester.thread
+            )
+        except Exception as exc:  # the channel itself refuses us: the audit entry is what remains
+            log.warning("card_undeliverable_notice_failed", error=repr(exc))
+        with contextlib.suppress(Exception):
+            await self._edit_parent(job, requester, "done", report=report)
+
     async def _post_card(self, job: JobRecord, report: Report, requester: Requester, *, reused: bool) -> None:
         queue_wait = (report.started_at - job.created_at) if report.started_at else None
         run_time = (
             (report.finished_at - report.started_at) if report.finished_at and report.started_at else None
         )
-        text, blocks = build_report_card(
+        card = layout_report_card(
             report,
             requested_by=sorted({r.user_id for r in job.requesters}),
             queue_wait=queue_wait,
@@ -110,17 +175,29 @@ class SlackJobHandler:
             job_id=job.id,
             rerun_value=job.target.id,
             trend=await self._trend(job, report),
+            text_budget=self.svc.settings.card_text_budget,
         )
         await self.svc.slack.chat_postMessage(
             channel=requester.channel_id,
             thread_ts=requester.thread,
-            text=text,
-            blocks=blocks,
+            text=card.text,
+            blocks=card.blocks,
             unfurl_links=False,
             unfurl_media=False,
             metadata={"event_type": CARD_EVENT, "event_payload": {"job_id": job.id}},
         )
         log.info("card_posted", channel=requester.channel_id, verdict=report.verdict.value)
+        if card.degraded:  # the card was shortened to fit Slack: the whole report goes beside it
+            try:
+                await self.svc.slack.files_upload_v2(
+                    channel=requester.channel_id,
+                    thread_ts=requester.thread,
+                    content=render_text(report),
+                    filename=f"vpncheck-{job.target.name}.txt",
+                    title=f"Full VPN check report for {job.target.name}",
+                )
+            except Exception as exc:  # the card is there; the attachment is extra
+                log.warning("report_file_failed", error=repr(exc))
 
     async def _trend(self, job: JobRecord, report: Report) -> str | None:
         """The card's trend line from the target's stored results; None if they cannot be read (the card

@@ -72,9 +72,23 @@ def channel_of(kwargs: dict[str, Any]) -> str | None:
 class RateBudget:
     """Shared buckets; a Redis outage lets calls through (Slack's own 429s remain the backstop)."""
 
-    def __init__(self, redis: aioredis.Redis, *, max_wait: float = 120.0) -> None:
+    def __init__(self, redis: aioredis.Redis, *, max_wait: float = 120.0, redis_timeout: float = 0.5) -> None:
         self.redis = redis
         self.max_wait = max_wait
+        self.redis_timeout = redis_timeout
+
+    async def _take(self, name: str, tier: Tier, *, reserve: float = 0.0, block: float = 0.0) -> float:
+        """A stalled Redis must not stall Slack calls: past `redis_timeout` the call goes (0.0)."""
+        try:
+            return await asyncio.wait_for(
+                take_rate(
+                    self.redis, name, size=tier.size, per_second=tier.per_second, reserve=reserve, block=block
+                ),
+                self.redis_timeout,
+            )
+        except (RedisError, TimeoutError) as exc:
+            log.warning("rate_budget_unavailable", error=repr(exc))
+            return 0.0
 
     async def acquire(self, method: str, channel: str | None) -> None:
         """Waits until the call may go (at most `max_wait`: then it goes and Slack's 429 decides)."""
@@ -86,11 +100,7 @@ class RateBudget:
         name, tier = found
         waited = 0.0
         while waited < self.max_wait:
-            try:
-                wait = await take_rate(self.redis, name, size=tier.size, per_second=tier.per_second)
-            except RedisError as exc:
-                log.warning("rate_budget_unavailable", error=str(exc))
-                return
+            wait = await self._take(name, tier)
             if wait <= 0:
                 return
             wait = min(wait, self.max_wait - waited)
@@ -103,17 +113,7 @@ class RateBudget:
         if found is None:
             return True
         name, tier = found
-        try:
-            wait = await take_rate(
-                self.redis,
-                name,
-                size=tier.size,
-                per_second=tier.per_second,
-                reserve=tier.size * _PROGRESS_SHARE,
-            )
-        except RedisError:
-            return True
-        return wait <= 0
+        return await self._take(name, tier, reserve=tier.size * _PROGRESS_SHARE) <= 0
 
     async def throttled(self, method: str, channel: str | None, retry_after: float) -> None:
         """Slack answered 429: every process holds this method (and channel) off for `retry_after`."""
@@ -121,12 +121,7 @@ class RateBudget:
         if found is None:
             return
         name, tier = found
-        try:
-            await take_rate(
-                self.redis, name, size=tier.size, per_second=tier.per_second, block=max(1.0, retry_after)
-            )
-        except RedisError:
-            return
+        await self._take(name, tier, block=max(1.0, retry_after))
 
 
 class prepaid:

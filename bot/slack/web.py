@@ -129,3 +129,23 @@ def make_web_client(
 def budget_of(client: AsyncWebClient) -> RateBudget | None:
     """The shared rate budget a client made here waits on (None for other clients, e.g. in tests)."""
     return getattr(client, "budget", None)
+
+
+# Answers Slack gives with ok:false that can change on a later try; every other ok:false answer is about this
+# message, channel or token and will be the same next time (not_in_channel, is_archived, thread_not_found,
+# cannot_reply_to_message, restricted_action*, msg_blocks_too_long, invalid_blocks, missing_scope, ...).
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """True when retrying the same Slack call cannot help: an ok:false answer other than the transient ones.
+
+    HTTP 429 and 5xx, timeouts and dropped connections are transient."""
+    if not isinstance(exc, SlackApiError):
+        return False
+    status = getattr(exc.response, "status_code", 200)
+    if status == 429 or status >= 500:
+        return False
+    return str(exc.response.get("error")) not in TRANSIENT_ERRORS

@@ -115,3 +115,15 @@ def all_text(blocks: list[dict[str, Any]]) -> str:
 
 def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [el for b in blocks if b["type"] == "actions" for el in b["elements"]]
+
+
+def total_text(value: Any) -> int:
+    """Characters of every `text` string in the blocks, as Slack's `msg_blocks_too_long` check counts them
+    (UTF-16 units: never fewer than Slack's count)."""
+    if isinstance(value, list):
+        return sum(total_text(v) for v in value)
+    if isinstance(value, dict):
+        return sum(
+            units(v) if k == "text" and isinstance(v, str) else total_text(v) for k, v in value.items()
+        )
+    return 0

@@ -6,8 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.cards import build_report_card
+from bot.cards.limits import CARD_TEXT_BUDGET
 from bot.models import Report
-from tests.cards.slack_rules import assert_valid_message, buttons
+from tests.cards.slack_rules import assert_valid_message, buttons, total_text
 from tests.strategies import reports, text, user_ids
 
 
@@ -43,6 +44,7 @@ def test_any_report_gives_a_valid_safe_card(
         now=2e9,
     )
     assert_valid_message(fallback, blocks, allowed_users=set(requested_by))
+    assert total_text(blocks) <= CARD_TEXT_BUDGET  # Slack's msg_blocks_too_long: about 12,000
     ids = [b["action_id"] for b in buttons(blocks)]
     link_buttons = [b for b in buttons(blocks) if "url" in b]
     assert all(i.startswith("vpncheck_") for i in ids)

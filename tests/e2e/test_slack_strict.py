@@ -1,0 +1,66 @@
+"""The whole product against the strict Slack emulator: a card Slack stored before failing is not posted
+again, and a card Slack refuses for good ends at once, audited, with a private word to the requester."""
+
+from __future__ import annotations
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.access.audit import AuditLog
+from sandbox.slack_api import DROP_CONNECTION
+from sandbox.slack_state import SlackState
+from tests.e2e.conftest import Running, card_threads
+from tests.e2e.slack_support import cards_in, private_texts
+
+USER = "U0ONCALL01"
+CHANNEL = "C0INCIDENT"
+
+
+async def _parent_ts(bot: Running, target: str) -> str:
+    arm, slack = bot.sandbox.arm, bot.sandbox.slack
+    arm.operation_seconds = 0.6  # room to arm the faults between the parent message and the card
+    await bot.slack.slash_command(bot.bot_url, text=target, user_id=USER, channel_id=CHANNEL)
+    await arm.wait_for(lambda: bool(arm.troubleshoot_posts(target)))
+    [parent] = slack.state.messages(CHANNEL)
+    return parent.ts
+
+
+@pytest.mark.parametrize("status", [500, DROP_CONNECTION], ids=["5xx", "dropped"])
+async def test_card_stored_then_failed_is_not_posted_twice(bot: Running, status: int) -> None:
+    slack = bot.sandbox.slack
+    await _parent_ts(bot, "cn-ike-policy-mismatch")
+    slack.fail_next(1, status=status, method="chat.postMessage", after_store=True)
+
+    [thread] = await bot.wait_card(CHANNEL)
+
+    def parent_done(state: SlackState) -> bool:
+        return "Unhealthy" in state.message(CHANNEL, thread.parent.ts).text
+
+    await slack.wait_for(parent_done)
+    assert len(cards_in(slack.state.thread(CHANNEL, thread.parent.ts))) == 1
+    assert len(card_threads(slack.state, CHANNEL)) == 1
+    # parent, then the card once: stored, its answer lost, found by the look before the next attempt
+    assert [c.status for c in slack.state.calls("chat.postMessage")] == [200, status]
+
+
+async def test_permanent_refusal_ends_delivery_at_once(bot: Running, redis_client: aioredis.Redis) -> None:
+    slack = bot.sandbox.slack
+    parent_ts = await _parent_ts(bot, "cn-ike-policy-mismatch")
+    slack.lock_thread(CHANNEL, parent_ts)  # an admin locked the thread while Azure worked
+
+    def told(state: SlackState) -> bool:
+        return any("could not post the result card" in t for t in private_texts(state, USER))
+
+    await slack.wait_for(told)
+    [notice] = [t for t in private_texts(slack.state, USER) if "could not post" in t]
+    assert "thread is locked" in notice and "Unhealthy" in notice
+    [eph] = [e for e in slack.state.ephemerals(CHANNEL, USER) if "could not post" in e.text]
+    assert eph.thread_ts == parent_ts  # in the thread where it was asked, to the requester only
+
+    # The audit entry is written before the notice is sent.
+    events = await AuditLog(redis_client).tail(50)
+    assert any(e.outcome == "undeliverable" and "cannot_reply_to_message" in e.detail for e in events)
+    # One attempt, no retries: old main retried the same refusal inline and then for days.
+    card_posts = [c for c in slack.state.calls("chat.postMessage") if c.args.get("thread_ts")]
+    assert len(card_posts) == 1
+    assert card_posts[0].result["error"] == "cannot_reply_to_message"
