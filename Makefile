@@ -12,7 +12,7 @@ NODE_STAMP := node_modules/.installed
 help:
 	@echo "make demo    - install, start the sandbox, run /vpncheck scenarios, print the Slack threads"
 	@echo "make test    - install, then ruff + mypy + every test (real Redis, Azurite, simulators)"
-	@echo "make sandbox - start every local stand-in and print the settings that point at them"
+	@echo "make sandbox - start every local stand-in, serve and worker; print how to drive them (README: Try it by hand)"
 	@echo "make bench   - run the benchmarks in bench/ (by hand; figures go into the README)"
 
 check-tools:
@@ -43,7 +43,7 @@ demo: install
 	$(PY) -m sandbox demo
 
 sandbox: install
-	$(PY) -m sandbox start
+	$(PY) -m sandbox start --bot
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bot handlers sandbox tests bench
@@ -57,7 +57,7 @@ layers: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 
 unit: install $(CHECKOV)
-	@command -v kubectl >/dev/null || { echo "error: kubectl not found (renders the kustomize overlays in tests/deploy; Debian: apt-get install kubectl)"; exit 1; }
+	@command -v kubectl >/dev/null || echo "note: kubectl not found: the kustomize checks of tests/deploy skip (see README, 'Tools the deploy checks use')"
 	$(VENV)/bin/pytest -q -n 2  # two processes, each with its own private Redis and Azurite
 
 test: install lint typecheck layers unit

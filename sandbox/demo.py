@@ -6,8 +6,6 @@ settings, plays signed `/vpncheck` requests as Slack would, and prints each resu
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -15,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.cards.report_card import CARD_EVENT
-from sandbox.ports import free_port, wait_http_ok
 from sandbox.processes import MissingTool
 from sandbox.render import render_thread
+from sandbox.roles import Roles
 from sandbox.runner import Sandbox
+from sandbox.scenarios import load_catalogue
 from sandbox.slack_client import SlackClient
 from sandbox.slack_state import SlackState, Thread
 
@@ -38,38 +37,35 @@ SCENARIOS: tuple[DemoScenario, ...] = (
 )
 
 
-class ChildProcess:
-    """A `vpncheck` role in its own process, logging to a file we show when it fails."""
+def pick_scenarios(only: Sequence[str] | None, catalogue: Sequence[str]) -> list[DemoScenario]:
+    """The scripted three, or the named catalogue targets each in a channel of its own.
 
-    def __init__(self, role: str, env: dict[str, str], log_path: Path) -> None:
-        self.role = role
-        self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", role], env=env, stdout=self._log, stderr=subprocess.STDOUT
+    An unknown name is an error that lists the valid ones: a demo of nothing must not pass."""
+    if not only:
+        return list(SCENARIOS)
+    known = {name.lower(): name for name in catalogue}
+    unknown = [name for name in only if name.lower() not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown scenario {', '.join(unknown)}; the catalogue (sandbox/scenarios.yaml) has: "
+            + ", ".join(sorted(catalogue))
         )
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self._log.close()
-
-    def tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+    scripted = {s.target: s for s in SCENARIOS}
+    picked: list[DemoScenario] = []
+    for i, name in enumerate(dict.fromkeys(known[n.lower()] for n in only), start=1):
+        picked.append(scripted.get(name) or DemoScenario(name, f"C0DEMO{i:04d}", f"U0ONCALL{i:02d}", name))
+    return picked
 
 
-async def wait_ready(url: str, child: ChildProcess, timeout: float = 60) -> None:
-    def exited() -> str | None:
-        return None if child.proc.poll() is None else f"`vpncheck {child.role}` exited:\n{child.tail()}"
+REFUSALS = ("🚫", "🔒")
 
-    try:
-        await wait_http_ok(url, exited, timeout)
-    except TimeoutError as exc:
-        raise TimeoutError(f"`vpncheck {child.role}`: {exc}\n{child.tail()}") from None
+
+def refusal(state: SlackState, scenario: DemoScenario) -> str | None:
+    """The private answer of a request refused before any job (not found, unsupported, not allowed)."""
+    for ephemeral in state.ephemerals(scenario.channel_id, scenario.user_id):
+        if ephemeral.text.startswith(REFUSALS):
+            return ephemeral.text
+    return None
 
 
 def card_thread(state: SlackState, channel_id: str) -> Thread | None:
@@ -90,7 +86,11 @@ async def run_demo(
     realistic: bool = False,
 ) -> int:
     """`realistic=True` plays recorded timings (8–9 minutes a run): pick one scenario with `only`."""
-    scenarios = [s for s in SCENARIOS if not only or s.target in only]
+    try:
+        scenarios = pick_scenarios(only, [t.name for t in load_catalogue().targets()])
+    except ValueError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 2
     try:
         sandbox = Sandbox(workdir, operation_seconds=operation_seconds, realistic=realistic)
         async with sandbox:
@@ -101,27 +101,15 @@ async def run_demo(
 
 
 async def _play(sandbox: Sandbox, scenarios: list[DemoScenario]) -> int:
-    port, bot_health = free_port(), free_port()
-    env = {
-        **os.environ,
-        **sandbox.env(),
-        "PORT": str(port),
-        "METRICS_PORT": str(free_port()),
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "INFO",
-    }
-    env.pop("SLACK_APP_TOKEN", None)
-    # each role has its own health port, as each has its own container in production
-    bot = ChildProcess("serve", {**env, "METRICS_PORT": str(bot_health)}, sandbox.workdir / "serve.log")
-    worker = ChildProcess("worker", env, sandbox.workdir / "worker.log")
+    roles = Roles.start(sandbox)
     color = sys.stdout.isatty()
     failures = 0
     try:
-        bot_url = f"http://127.0.0.1:{port}/slack/events"
-        await wait_ready(f"http://127.0.0.1:{bot_health}/readyz", bot)
+        bot_url = sandbox.bot_url
+        await roles.ready()
         slack = SlackClient(sandbox.signing_secret, sandbox.slack.url)
         print(
-            f"demo: sandbox up, bot on :{port}, worker running; "
+            f"demo: sandbox up, bot on :{sandbox.bot_port}, worker running; "
             f"simulated Azure operations take {sandbox.operation_seconds:g}s.\n",
             flush=True,
         )
@@ -136,22 +124,23 @@ async def _play(sandbox: Sandbox, scenarios: list[DemoScenario]) -> int:
             print(f"   ephemeral ack in {ack_ms:.0f} ms: {ack_text}", flush=True)
         for scenario in scenarios:
 
-            def has_card(state: SlackState, channel: str = scenario.channel_id) -> bool:
-                return card_thread(state, channel) is not None
+            def answered(state: SlackState, s: DemoScenario = scenario) -> bool:
+                return card_thread(state, s.channel_id) is not None or refusal(state, s) is not None
 
             try:
-                await sandbox.slack.wait_for(has_card, timeout=60 + 10 * sandbox.operation_seconds)
+                await sandbox.slack.wait_for(answered, timeout=60 + 10 * sandbox.operation_seconds)
             except TimeoutError:
                 failures += 1
-                print(f"\n✗ no card for {scenario.target} in time.\nworker log:\n{worker.tail()}")
+                print(f"\n✗ no card for {scenario.target} in time.\nworker log:\n{roles.worker.tail()}")
                 continue
-            thread = card_thread(sandbox.slack.state, scenario.channel_id)
-            assert thread is not None
             print(f"\n#{scenario.channel_id} — /vpncheck {scenario.target}\n")
-            print(render_thread(thread, color=color))
+            thread = card_thread(sandbox.slack.state, scenario.channel_id)
+            if thread is not None:
+                print(render_thread(thread, color=color))
+            else:  # refused before any job: the person's private answer is the whole outcome
+                print(f"(only visible to you) {refusal(sandbox.slack.state, scenario)}")
     finally:
-        bot.stop()
-        worker.stop()
+        roles.stop()
     ok = len(scenarios) - failures
-    print(f"\ndemo: {ok}/{len(scenarios)} scenarios produced their card.")
+    print(f"\ndemo: {ok}/{len(scenarios)} scenarios answered (a card, or a refusal saying why).")
     return 0 if failures == 0 else 1

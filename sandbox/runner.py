@@ -23,7 +23,7 @@ from azure.storage.blob.aio import BlobServiceClient
 from sandbox.alerts import TokenIssuer
 from sandbox.arm import ArmSimulator, Timings
 from sandbox.identity import IdentityEndpoint
-from sandbox.ports import async_wait_for_port
+from sandbox.ports import async_wait_for_port, free_port
 from sandbox.processes import Azurite, ExternalAzurite, ExternalRedis, MissingTool, RedisServer
 from sandbox.scenarios import Catalogue, load_catalogue
 from sandbox.slack_api import DEFAULT_BOT_SCOPES, SlackEmulator
@@ -68,6 +68,7 @@ class Sandbox:
         self.bot_token = "xoxb-sandbox-" + secrets.token_hex(8)
         self.app_token = "xapp-sandbox-" + secrets.token_hex(8)
         self.alert_secret = secrets.token_urlsafe(32)
+        self.bot_port = free_port()  # where `vpncheck serve` listens for the Slack client (PORT)
         self.catalogue: Catalogue = load_catalogue()
         self._stack = AsyncExitStack()
         self._own_redis = redis is None
@@ -123,6 +124,11 @@ class Sandbox:
                 await container.create_container()
 
     @property
+    def bot_url(self) -> str:
+        """Where Slack would send events: the bot's Request URL."""
+        return f"http://127.0.0.1:{self.bot_port}/slack/events"
+
+    @property
     def container_url(self) -> str:
         assert self.azurite is not None
         return f"{self.azurite.blob_endpoint}/{LOG_CONTAINER}"
@@ -132,6 +138,7 @@ class Sandbox:
         assert self.redis is not None and self.tls is not None
         env = {
             "REDIS_URL": self.redis.url,
+            "PORT": str(self.bot_port),
             "SLACK_BOT_TOKEN": self.bot_token,
             "SLACK_SIGNING_SECRET": self.signing_secret,
             "SLACK_API_URL": self.slack.api_url,
@@ -151,23 +158,57 @@ class Sandbox:
         return env
 
 
-def _print_env(env: dict[str, str]) -> None:
-    print("# vpncheck sandbox is up. Point the bot at it with:")
-    for key, value in env.items():
-        print(f"export {key}={value}")
-    print("# then, in two more shells: vpncheck serve   |   vpncheck worker")
-    print("# Ctrl-C stops every stand-in.", flush=True)
+def describe(sandbox: Sandbox, env: dict[str, str], *, bot: bool, env_file: Path) -> str:
+    """Everything a person needs to use the sandbox by hand (what `python -m sandbox start` prints)."""
+    lines = ["# vpncheck sandbox is up. Point the bot at it with:"]
+    lines += [f"export {key}={value}" for key, value in env.items()]
+    lines += [
+        "# Socket Mode instead of HTTP (serve then connects to the emulator's /link/ WebSocket):",
+        f"#   export SLACK_APP_TOKEN={sandbox.app_token}",
+        f"# These settings are also in {env_file}",
+    ]
+    if bot:
+        lines.append(f"# vpncheck serve (Request URL {sandbox.bot_url}) and vpncheck worker are running;")
+        lines.append(f"# their logs: {sandbox.workdir / 'serve.log'}, {sandbox.workdir / 'worker.log'}")
+    else:
+        lines.append(
+            "# then, in two more shells (give each its own METRICS_PORT): vpncheck serve | vpncheck worker"
+        )
+    slack = sandbox.slack.url
+    lines += [
+        "# Drive it as a person in Slack would (requests signed with SLACK_SIGNING_SECRET):",
+        f"#   export VPNCHECK_SANDBOX_ENV={env_file}",
+        '#   python -m sandbox send "/vpncheck cn-psk-mismatch" --user U0ONCALL01 --channel C0NETOPS',
+        '#   python -m sandbox send "@vpncheck check gw-prod-weu" --channel C0NETOPS --thread <ts>',
+        '#   python -m sandbox click "Re-run" --channel C0NETOPS',
+        "#   python -m sandbox home --user U0ONCALL01",
+        "# The Slack emulator:",
+        f"#   {slack}api/<method>            the Web API the bot calls (SLACK_API_URL)",
+        f"#   {slack}_sandbox/render         every thread as text (?channel=C…&ts=… for one, &color=1)",
+        f"#   {slack}_sandbox/threads        threads as JSON (?channel=, &ts=)",
+        f"#   {slack}_sandbox/ephemerals     private replies (?channel=, &user=)",
+        f"#   {slack}_sandbox/calls          every Web API call (?method=chat.update)",
+        f"#   {slack}_sandbox/home           the published App Home view (?user=)",
+        f"# Azure Resource Manager: {sandbox.arm.url}   (catalogue: sandbox/scenarios.yaml)",
+        "# SIGINT (Ctrl-C) or SIGTERM stops every stand-in.",
+    ]
+    return "\n".join(lines)
 
 
 async def run_sandbox_forever(
-    workdir: Path | None = None, *, operation_seconds: float, realistic: bool = False
+    workdir: Path | None = None, *, operation_seconds: float, realistic: bool = False, bot: bool = False
 ) -> int:
     """`python -m sandbox start`; VPNCHECK_SANDBOX_REDIS_URL / _AZURITE_URL use stand-ins run elsewhere
-    (the Compose sandbox profile). The settings are printed and written to `<workdir>/sandbox.env`."""
+    (the Compose sandbox profile). The settings are printed and written to `<workdir>/sandbox.env`.
+
+    Cancelled by a signal (sandbox.__main__.run_until_signal): the `async with` stops every child."""
+    from sandbox.roles import Roles
+
     workdir = workdir or Path(tempfile.mkdtemp(prefix="vpncheck-sandbox-"))
     tls = make_tls(workdir / "tls")
-    redis_url = os.environ.get("VPNCHECK_SANDBOX_REDIS_URL")
-    azurite_url = os.environ.get("VPNCHECK_SANDBOX_AZURITE_URL")
+    redis_url = os.environ.get("VPNCHECK_SANDBOX_REDIS_URL") or None
+    azurite_url = os.environ.get("VPNCHECK_SANDBOX_AZURITE_URL") or None
+    roles: Roles | None = None
     try:
         async with Sandbox(
             workdir,
@@ -177,13 +218,19 @@ async def run_sandbox_forever(
             azurite=ExternalAzurite(azurite_url.rstrip("/"), tls) if azurite_url else None,
         ) as sandbox:
             env = sandbox.env()
-            _print_env(env)
             env_file = workdir / "sandbox.env"
-            env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
-            await asyncio.Event().wait()
+            try:
+                if bot:
+                    roles = Roles.start(sandbox)
+                    await roles.ready()
+                print(describe(sandbox, env, bot=bot, env_file=env_file), flush=True)
+                # written last: its presence says "ready" to whoever waits for it
+                env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
+                await asyncio.Event().wait()
+            finally:
+                if roles is not None:
+                    roles.stop()
     except MissingTool as exc:
         print(f"sandbox: {exc}")
         return 2
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        pass
     return 0

@@ -141,6 +141,7 @@ class SlackEmulator:
                 web.get("/_sandbox/render", self._sandbox_render),
                 web.get("/_sandbox/message", self._sandbox_message),
                 web.get("/_sandbox/ephemerals", self._sandbox_ephemerals),
+                web.get("/_sandbox/home", self._sandbox_home),
                 web.get("/_sandbox/responses", self._sandbox_responses),
                 web.post("/_sandbox/response_urls", self._sandbox_new_response_url),
                 web.post("/_sandbox/user_messages", self._sandbox_user_message),
@@ -552,6 +553,13 @@ class SlackEmulator:
     async def _sandbox_ephemerals(self, request: web.Request) -> web.Response:
         found = self.state.ephemerals(request.query.get("channel"), request.query.get("user"))
         return web.json_response([e.to_dict() for e in found], dumps=_dumps)
+
+    async def _sandbox_home(self, request: web.Request) -> web.Response:
+        """The App Home view last published for `?user=` (404 when none was)."""
+        view = self.state.home_views.get(request.query.get("user", ""))
+        if view is None:
+            return web.json_response({"error": "no_view"}, status=404)
+        return web.json_response(view.view, dumps=_dumps)
 
     async def _sandbox_responses(self, request: web.Request) -> web.Response:
         posts = [

@@ -49,7 +49,8 @@ def find_tool(name: str) -> str:
             return str(candidate)
     found = shutil.which(name)
     if found is None:
-        pytest.fail(f"{name} is needed for the deploy checks and is not installed: {INSTALL_HINTS[name]}")
+        # `make test` needs only Python, npm and redis-server: a missing tool skips, saying how to get it
+        pytest.skip(f"{name} is not installed, so this deploy check cannot run: {INSTALL_HINTS[name]}")
     return found
 
 
