@@ -77,23 +77,29 @@ def address(env_file: str | None) -> SandboxAddress:
 
 @dataclass(frozen=True)
 class Seen:
-    """The channel as it was before the request: message versions and how many ephemerals each had."""
+    """The channel as it was before the request: the versions (ts, edits) of messages and private replies.
+
+    By ts, not by count: a private reply can be deleted (replaced) later, and lists only show live ones."""
 
     versions: frozenset[tuple[str, int]] = frozenset()
-    ephemerals: int = 0
-    home_publishes: int = 0
+    ephemerals: frozenset[tuple[str, int]] = frozenset()
 
     @classmethod
-    def of(cls, threads: Sequence[JSON], ephemerals: Sequence[JSON], home_publishes: int = 0) -> Seen:
-        return cls(frozenset(_versions(threads)), len(ephemerals), home_publishes)
+    def of(cls, threads: Sequence[JSON], ephemerals: Sequence[JSON]) -> Seen:
+        return cls(frozenset(_versions(threads)), frozenset(_version(e) for e in ephemerals))
 
 
 def _messages(threads: Sequence[JSON]) -> list[JSON]:
     return [m for t in threads for m in (t["parent"], *t["replies"])]
 
 
+def _version(message: JSON) -> tuple[str, int]:
+    edits = message.get("edits") or 0  # a count for ephemerals, a list for messages
+    return message["ts"], edits if isinstance(edits, int) else len(edits)
+
+
 def _versions(threads: Sequence[JSON]) -> set[tuple[str, int]]:
-    return {(m["ts"], len(m.get("edits") or [])) for m in _messages(threads)}
+    return {_version(m) for m in _messages(threads)}
 
 
 def _event(message: JSON) -> str:
@@ -117,7 +123,7 @@ def answer(seen: Seen, threads: Sequence[JSON], ephemerals: Sequence[JSON]) -> A
     ]
     touched_ts = {m.get("thread_ts") or m["ts"] for m in new_messages}
     touched = [t for t in threads if t["parent"]["ts"] in touched_ts]
-    fresh_ephemerals = list(ephemerals[seen.ephemerals :])
+    fresh_ephemerals = [e for e in ephemerals if _version(e) not in seen.ephemerals]
     said = [m for m in new_messages if m.get("bot_id") and _event(m) != REQUEST_EVENT]
     words = sorted([*said, *fresh_ephemerals], key=lambda m: float(m["ts"]))
     pending = any(

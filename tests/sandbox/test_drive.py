@@ -94,3 +94,10 @@ def test_the_address_comes_from_the_file_start_writes(tmp_path: Any) -> None:
     assert where == SandboxAddress("s3", "http://127.0.0.1:5/", "http://127.0.0.1:7/slack/events")
     with pytest.raises(ValueError, match="PORT not set"):
         SandboxAddress.from_settings({"SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "u"})
+
+
+def test_a_private_reply_deleted_meanwhile_does_not_hide_the_new_one() -> None:
+    seen = Seen.of([], [msg("1.1", "⏳ old ack"), msg("1.2", "⏳ older")])
+    now = [msg("1.2", "⏳ older"), msg("2.1", "🚫 No such gateway")]  # 1.1 was deleted (replaced)
+    got = answer(seen, [], now)
+    assert got.settled and [e["ts"] for e in got.ephemerals] == ["2.1"]
