@@ -10,13 +10,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from slack_sdk.errors import SlackApiError
+
 from bot.access.audit import AuditEvent
 from bot.models import Report, Requester, Target
 from bot.ops import metrics
 from bot.ops.logging import get_logger
 from bot.queue import Submission
 from bot.services import Services
+from bot.slack.channel_errors import explain_refusal
 from bot.slack.parent_message import edit_parent, fail_parent, post_parent, target_label
+from bot.slack.web import is_permanent
 
 log = get_logger("vpncheck.intake")
 
@@ -57,7 +61,17 @@ async def enqueue(svc: Services, requester: Requester, target: Target, query: st
     the thread of its own parent message."""
     label = target_label(target)
     if requester.thread_ts is None:
-        requester = await post_parent(svc, requester, target)
+        try:
+            requester = await _post_parent_or_join(svc, requester, target)
+        except SlackApiError as exc:
+            if not is_permanent(exc):
+                raise
+            # The channel cannot be answered in: say why, privately, and queue nothing (no Azure run starts).
+            code = str(exc.response.get("error"))
+            await svc.audit.record(
+                AuditEvent.of(requester, "check", "refused", target=target.id, detail=f"slack: {code}")
+            )
+            return IntakeResult(text=f"🚫 I cannot post in this channel. {explain_refusal(code)}")
     try:
         sub = await svc.queue.submit(target, requester, query, allow_fresh=requester.source != "rerun")
     except Exception as exc:
@@ -89,6 +103,23 @@ async def enqueue(svc: Services, requester: Requester, target: Target, query: st
             due=time.time() + (sub.estimated_wait or 0.0) + svc.settings.operation_timeout,
         )
     return IntakeResult(text=describe_submission(sub, label), queued=True, job_id=sub.job_id)
+
+
+async def _post_parent_or_join(svc: Services, requester: Requester, target: Target) -> Requester:
+    """Posts the parent; in a public channel the bot was not invited to, joins it first (channels:join in
+    the manifest) and posts again. A private channel answers channel_not_found: only an invitation helps."""
+    try:
+        return await post_parent(svc, requester, target)
+    except SlackApiError as exc:
+        if exc.response.get("error") != "not_in_channel":
+            raise
+        try:
+            await svc.slack.conversations_join(channel=requester.channel_id)
+        except SlackApiError as join_error:
+            log.warning("join_failed", error=str(join_error.response.get("error")))
+            raise exc from join_error
+        log.info("joined_channel", channel=requester.channel_id)
+        return await post_parent(svc, requester, target)
 
 
 def describe_submission(sub: Submission, label: str) -> str:

@@ -10,7 +10,7 @@ from bot.access.audit import AuditLog
 from sandbox.slack_api import DROP_CONNECTION
 from sandbox.slack_state import SlackState
 from tests.e2e.conftest import Running, card_threads
-from tests.e2e.slack_support import cards_in, private_texts
+from tests.e2e.slack_support import cards_in, private_texts, told
 
 USER = "U0ONCALL01"
 CHANNEL = "C0INCIDENT"
@@ -64,3 +64,36 @@ async def test_permanent_refusal_ends_delivery_at_once(bot: Running, redis_clien
     card_posts = [c for c in slack.state.calls("chat.postMessage") if c.args.get("thread_ts")]
     assert len(card_posts) == 1
     assert card_posts[0].result["error"] == "cannot_reply_to_message"
+
+
+# -- channels the bot cannot answer in, found before anything is queued ---------------------------------
+
+
+async def test_public_channel_not_invited_is_joined_and_answered(bot: Running) -> None:
+    slack = bot.sandbox.slack
+    slack.set_channel("C0NOTINVITED", member=False)
+    await bot.slack.slash_command(bot.bot_url, text="cn-healthy", user_id=USER, channel_id="C0NOTINVITED")
+    [thread] = await bot.wait_card("C0NOTINVITED")
+    assert len(cards_in(thread)) == 1
+    assert [c.result.get("ok") for c in slack.state.calls("conversations.join")] == [True]
+
+
+@pytest.mark.parametrize(
+    ("channel", "setup", "needle"),
+    [
+        ("G0PRIVATE", {"member": False}, "/invite @vpncheck"),
+        ("C0ARCHIVED", {"archived": True}, "archived"),
+        ("C0READONLY", {"read_only": True}, "Only some members may post"),
+    ],
+    ids=["private-not-invited", "archived", "read-only"],
+)
+async def test_unanswerable_channel_is_explained_and_nothing_is_queued(
+    bot: Running, channel: str, setup: dict[str, bool], needle: str
+) -> None:
+    slack, arm = bot.sandbox.slack, bot.sandbox.arm
+    slack.set_channel(channel, **setup)
+    await bot.slack.slash_command(bot.bot_url, text="cn-healthy", user_id=USER, channel_id=channel)
+    reply = await told(bot, USER, needle)
+    assert "cannot post in this channel" in reply
+    assert arm.troubleshoot_posts() == []  # no Azure operation for a request that cannot be answered
+    assert slack.state.calls("conversations.join") == [] or channel.startswith("C")
