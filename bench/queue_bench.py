@@ -1,8 +1,10 @@
-"""Queue benchmark (run by hand): `python -m bench.queue_bench [--k 200 --j 5 --t 0.2 --n 100]`.
+"""Queue benchmark (run by hand): `python -m bench.queue_bench [--k 200 --j 5 --t 0.2 --p 0 --n 100]`.
 
 1. K subscriptions × J jobs, each a simulated T-second Azure operation, one worker process: the floor is
    J × T (each subscription must run its jobs one after another). Reports the queue's time against the
    floor and against an ideal in-process scheduler measured in the same run (plain asyncio, no Redis).
+   `--p` adds P seconds of work after the run (reading the logs): it happens outside the subscription's
+   slot, so the ideal is J × T + P, not J × (T + P).
 2. N identical requests at once: how many operations start (must be 1) and how many cards are posted (N).
 
 Starts its own redis-server (AOF, fsync always, as production should run) in a temporary directory.
@@ -39,8 +41,9 @@ def _requester(n: int) -> Requester:
 
 
 class SleepHandler:
-    def __init__(self, seconds: float, expected_cards: int) -> None:
+    def __init__(self, seconds: float, expected_cards: int, post: float = 0.0) -> None:
         self.seconds = seconds
+        self.post = post
         self.expected = expected_cards
         self.operations = 0
         self.cards = 0
@@ -54,6 +57,11 @@ class SleepHandler:
         await ctx.save_operation({"operation": ctx.job.id})
         await asyncio.sleep(self.seconds)
         return Report(query=ctx.job.query, target=ctx.job.target, verdict=Verdict.HEALTHY)
+
+    async def after_run(self, job: JobRecord, report: Report) -> Report:
+        if self.post:
+            await asyncio.sleep(self.post)
+        return report
 
     async def deliver(self, job: JobRecord, report: Report, requester: Requester, *, reused: bool) -> None:
         self.cards += 1
@@ -83,7 +91,7 @@ async def _drain(queue: JobQueue, handler: SleepHandler, concurrency: int) -> fl
     return elapsed
 
 
-async def bench(url: str, k: int, j: int, t: float, n: int) -> None:
+async def bench(url: str, k: int, j: int, t: float, n: int, p: float = 0.0) -> None:
     # A blocking pool: hundreds of concurrent jobs must wait for a connection, not fail for lack of one.
     redis = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(url, max_connections=50))
     await redis.flushall()
@@ -96,7 +104,7 @@ async def bench(url: str, k: int, j: int, t: float, n: int) -> None:
             *(queue.submit(_target(s, f"gw{i}"), _requester(s * j + i), "q") for s in range(k))
         )
     submit = time.perf_counter() - start
-    handler = SleepHandler(t, k * j)
+    handler = SleepHandler(t, k * j, post=p)
     elapsed = await _drain(queue, handler, concurrency=k)
     floor = j * t
 
@@ -110,7 +118,7 @@ async def bench(url: str, k: int, j: int, t: float, n: int) -> None:
     await _drain(queue, merged, concurrency=16)
     await redis.aclose()
 
-    print(f"K={k} subscriptions × J={j} jobs × T={t}s, one worker process (concurrency {k})")
+    print(f"K={k} subscriptions × J={j} jobs × T={t}s (+ P={p}s after each), one worker (concurrency {k})")
     print(f"{'measure':<42}{'seconds':>10}{'÷ floor J×T':>14}")
     print(f"{'floor J×T':<42}{floor:>10.3f}{1.0:>14.3f}")
     print(f"{'ideal asyncio scheduler (no Redis)':<42}{ideal:>10.3f}{ideal / floor:>14.3f}")
@@ -129,13 +137,14 @@ def main() -> None:
     p.add_argument("--j", type=int, default=5)
     p.add_argument("--t", type=float, default=0.2)
     p.add_argument("--n", type=int, default=100)
+    p.add_argument("--p", type=float, default=0.0, help="seconds of work after each run (logs)")
     a = p.parse_args()
     # Per-job info logs would measure the console, not the queue.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisServer(Path(tmp) / "redis").start()
         try:
-            asyncio.run(bench(server.url, a.k, a.j, a.t, a.n))
+            asyncio.run(bench(server.url, a.k, a.j, a.t, a.n, a.p))
         finally:
             server.stop()
 

@@ -101,6 +101,7 @@ class Report(BaseModel):
     end_time: str | None = None
     faults: list[Fault] = Field(default_factory=list)
     logs: LogSummary | None = None
+    logs_pending: bool = False  # Azure's result is in; its log zip is read after the subscription is freed
     message: str | None = None  # user-facing explanation for failed / timed out / rejected
     requested_at: float | None = None  # unix time the job was accepted
     started_at: float | None = None  # unix time the Azure operation started

@@ -135,7 +135,10 @@ class CheckEngine:
         save_checkpoint: SaveCheckpoint,
         progress: Progress | None = None,
         query: str | None = None,
+        read_logs: bool = True,
     ) -> Report:
+        """Resolve the watcher, run the troubleshoot, then read its logs unless `read_logs` is False: the
+        worker reads them with `read_logs()` after releasing the subscription (Azure's limit is the run)."""
         query = query or target.name
         try:
             watcher = await self._watchers.find(target.subscription_id, target.location)
@@ -172,9 +175,10 @@ class CheckEngine:
                 started_at=outcome.started_at,
                 finished_at=time.time(),
             )
-        return await self._report(query, target, outcome, progress)
+        report = self._report(query, target, outcome)
+        return await self.read_logs(report, progress) if read_logs else report
 
-    async def _report(self, query: str, target: Target, done: Completed, progress: Progress | None) -> Report:
+    def _report(self, query: str, target: Target, done: Completed) -> Report:
         result = done.result
         if result is None:
             return failed(
@@ -184,18 +188,6 @@ class CheckEngine:
                 target,
                 started_at=done.started_at,
             )
-        if progress is not None:
-            try:
-                await progress("Reading the logs Azure wrote.")
-            except Exception as exc:
-                log.warning("progress_failed", error=str(exc))
-        logs = await self._logstore().summarise(
-            since=done.started_at,
-            until=time.time(),
-            target_name=target.name,
-            faults=result.faults,
-            known_names=await self._resolver.inventory.names(),
-        )
         verdict = verdict_for(result.code, result.faults)
         notes = [done.note] if done.note else []
         if verdict is Verdict.UNKNOWN:
@@ -211,11 +203,29 @@ class CheckEngine:
             start_time=result.start_time,
             end_time=result.end_time,
             faults=result.faults,
-            logs=logs,
+            logs_pending=True,
             message=message,
             started_at=done.started_at,
             finished_at=time.time(),
         )
+
+    async def read_logs(self, report: Report, progress: Progress | None = None) -> Report:
+        """The report with the run's log zip found, read and analysed; as given when nothing is pending."""
+        if not report.logs_pending or report.target is None or report.started_at is None:
+            return report
+        if progress is not None:
+            try:
+                await progress("Reading the logs Azure wrote.")
+            except Exception as exc:
+                log.warning("progress_failed", error=str(exc))
+        logs = await self._logstore().summarise(
+            since=report.started_at,
+            until=report.finished_at or time.time(),
+            target_name=report.target.name,
+            faults=report.faults,
+            known_names=await self._resolver.inventory.names(),
+        )
+        return report.model_copy(update={"logs": logs, "logs_pending": False})
 
     def log_zip_file(self, blob_name: str) -> contextlib.AbstractAsyncContextManager[Path]:
         """The zip spooled to a temporary file for the Slack "Logs" button (see LogStore.spooled)."""

@@ -92,6 +92,8 @@ class JobQueue:
         self._scripts = {
             name: redis.register_script(getattr(scripts, name))
             for name in (
+                "COMPLETE",
+                "UPDATE_REPORT",
                 "SUBMIT",
                 "CLAIM",
                 "RENEW",
@@ -355,6 +357,43 @@ class JobQueue:
         if not ok:
             raise LeaseLost(claim.job_id)
         return _waiting(ok[1])
+
+    async def complete(self, claim: Claim, report: Report, *, failed: bool = False, hold: float) -> list[str]:
+        """Store the report and finish the job in one fenced step, releasing the subscription at once.
+
+        Azure's limit is on the troubleshoot run only, so nothing after it (logs, cards) holds the slot. The
+        threads still waiting are returned and owed their card in the delivery queue, due in `hold` seconds:
+        the caller completes the report and posts them before then; if it dies, another worker does after.
+        """
+        now = self.clock()
+        reusable = not failed and report.verdict not in _NOT_REUSABLE
+        res = await self._run(
+            "COMPLETE",
+            claim.subscription_id,
+            claim.fence,
+            _f(now),
+            claim.job_id,
+            _f(self.retention),
+            "1",
+            _f(self.lease_ttl),
+            report.model_dump_json(),
+            "1" if reusable else "0",
+            "failed" if failed else "done",
+            _f(now + hold),
+        )
+        if _s(res[0]) == "lost":
+            raise LeaseLost(claim.job_id)
+        return [_s(t) for t in (res[1] or [])]
+
+    async def hold_deliveries(self, job_id: str, threads: Sequence[str], hold: float) -> None:
+        """Keep a job's owed cards reserved for `hold` more seconds (the caller is still completing them)."""
+        if threads:
+            until = self.clock() + hold
+            await self.redis.zadd(self.keys.deliveries, {f"{job_id}|{t}": until for t in threads}, xx=True)
+
+    async def update_report(self, job_id: str, report: Report) -> bool:
+        """Replace a finished job's report with its completed form (logs read); False once the job expired."""
+        return bool(await self._run("UPDATE_REPORT", job_id, report.model_dump_json()))
 
     async def finish(
         self, claim: Claim, *, handoff: bool = False, delivered: Sequence[str] = ()

@@ -424,3 +424,47 @@ if redis.call('GET', KEYS[1]) == 'pending' then
 end
 return 0
 """
+
+
+def _derive(base: str, *edits: tuple[str, str]) -> str:
+    """A script made from another by exact textual edits; fails at import if `base` no longer has them."""
+    for old, new in edits:
+        if base.count(old) != 1:
+            raise AssertionError(f"script edit does not apply: {old!r}")
+        base = base.replace(old, new)
+    return base
+
+
+# ARGV: P, subscription, fence, now, job_id, retention_seconds, '1', grace, report_json, reusable ('1'/'0'),
+# outcome, due. STORE_REPORT and FINISH with handoff in one fenced step, run as soon as Azure is done: the
+# report is kept, every thread still waiting is owed its card in the delivery queue from `due` on (the
+# worker reads the logs and posts before then; if it dies, another worker does it after `due`), the job
+# finishes and the subscription is released for its next troubleshoot. Returns {'done', threads} or {'lost'}.
+COMPLETE = _derive(
+    FINISH,
+    ("for i = 9, #ARGV do mark_delivered(jid, ARGV[i]) end\n", ""),
+    (
+        "local jk = K('job', jid)\n",
+        "local jk = K('job', jid)\n"
+        "if redis.call('EXISTS', jk) == 1 then\n"
+        "  redis.call('HSET', jk, 'report', ARGV[9], 'reusable', ARGV[10], 'outcome', ARGV[11], 'state',"
+        " 'reporting')\n"
+        "end\n",
+    ),
+    (
+        "redis.call('ZADD', K('deliveries'), 'NX', now, jid",
+        "redis.call('ZADD', K('deliveries'), 'NX', ARGV[12], jid",
+    ),
+    ("return {'done'}\n", "return {'done', pending}\n"),
+)
+
+# ARGV: P, job_id, report_json. The report completed after the job finished (its logs read): kept only while
+# the job's data exists (retention), never recreating a job. Not fenced: every writer computes the same.
+UPDATE_REPORT = (
+    _PRELUDE
+    + """
+if redis.call('EXISTS', K('job', ARGV[2])) == 0 then return 0 end
+redis.call('HSET', K('job', ARGV[2]), 'report', ARGV[3])
+return 1
+"""
+)

@@ -1,9 +1,13 @@
 """The generic worker loop: claims jobs from the queue and drives an injected handler through them.
 
 One process runs up to `concurrency` jobs at once (at most one per subscription, enforced by the queue's
-leases). Per job: `started` → `run` (the Azure work, resumable from `ctx.job.operation`) → store the report
-→ `deliver` once per thread → finish (which releases the subscription). A heartbeat renews the lease; when it
-is lost the handler is cancelled and nothing more is written. On `stop`, in-flight jobs get
+leases). Per job: `started` → `run` (the Azure work, resumable from `ctx.job.operation`) → `complete`:
+the report is stored and the job finished in one step, which releases the subscription as soon as Azure
+is done (its limit is on the troubleshoot run only) → outside the slot, the handler's optional
+`after_run` finishes the report (reads the logs) → `deliver` once per thread, through the delivery queue
+(held for `post_hold` seconds, so if this process dies another worker completes and posts them). A
+heartbeat renews the lease while the job holds it; when it is lost the handler is cancelled and nothing
+more is written. On `stop`, in-flight jobs get
 `shutdown_grace` seconds to finish and are then handed back, to be resumed by another worker at once.
 """
 
@@ -13,7 +17,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import structlog
 from redis.exceptions import RedisError
@@ -25,12 +29,17 @@ from bot.queue.records import Claim, JobRecord, LeaseLost, LostJob
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+AfterRun = Callable[[JobRecord, Report], Awaitable[Report]]
 
 
 class JobHandler(Protocol):
     async def started(self, job: JobRecord) -> None: ...
 
     async def run(self, ctx: JobContext) -> Report: ...
+
+    # Optional: `async def after_run(self, job, report) -> Report` completes the report outside the
+    # subscription's slot (e.g. reads the logs) and returns the same object when nothing is left to do.
+    # It must be safe to repeat: a crash makes another worker do it again.
 
     async def deliver(
         self, job: JobRecord, report: Report, requester: Requester, *, reused: bool
@@ -110,6 +119,7 @@ class Worker:
         delivery_backoff_max: float = 300.0,
         repair_interval: float = 60.0,
         on_lost: Callable[[LostJob], Awaitable[None]] | None = None,
+        post_hold: float | None = None,
     ) -> None:
         self.queue = queue
         self.handler = handler
@@ -127,6 +137,12 @@ class Worker:
         # dropped. `on_lost` is told of each queued job whose data was gone (the CLI audits it).
         self.repair_interval = repair_interval
         self.on_lost = on_lost
+        # A finished job's cards stay reserved for this process while it reads the logs and posts them,
+        # renewed every third of `post_hold` (one lease TTL by default): if the process dies, any worker
+        # takes them over that much later, as it would a job.
+        self.post_hold = post_hold or queue.lease_ttl
+        self._completing: dict[str, asyncio.Task[Report]] = {}
+        self._delivering: set[tuple[str, str]] = set()
         self._next_repair = 0.0
         self._jobs: dict[str, tuple[asyncio.Task[None], JobContext | None]] = {}
         self._deliveries: set[asyncio.Task[None]] = set()
@@ -240,22 +256,88 @@ class Worker:
         self._capacity.set()
         self._kick.set()
 
-    def _spawn_delivery(self, job_id: str, thread: str) -> None:
-        task = asyncio.create_task(self._deliver_owed(job_id, thread))
+    def _spawn_delivery(
+        self, job_id: str, thread: str, known: tuple[JobRecord, Report] | None = None
+    ) -> None:
+        key = (job_id, thread)
+        if key in self._delivering:  # already being posted here (a reservation lapsed meanwhile)
+            return
+        self._delivering.add(key)
+        task = asyncio.create_task(self._deliver_owed(job_id, thread, known))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+        task.add_done_callback(lambda _t: self._delivering.discard(key))
+
+    def _spawn_post(self, job: JobRecord, report: Report, threads: list[str]) -> None:
+        """After the slot: complete the report once, then post every owed card (counted as deliveries)."""
+
+        async def keep_held(done: asyncio.Event) -> None:
+            while not done.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.post_hold / 3):
+                        await done.wait()
+                if not done.is_set():
+                    with contextlib.suppress(RedisError):
+                        await self.queue.hold_deliveries(job.id, threads, self.post_hold)
+
+        async def post() -> None:
+            done = asyncio.Event()
+            keeper = asyncio.create_task(keep_held(done))
+            try:
+                complete = await self._completed(job, report)
+            except Exception as exc:  # the held deliveries fall to another worker later
+                log.warning("worker.after_run_failed", job_id=job.id, error=repr(exc))
+                return
+            finally:
+                done.set()  # the keeper stops between Redis calls, never cancelled inside one
+                await keeper
+            for thread in threads:
+                self._spawn_delivery(job.id, thread, (job, complete))
+
+        task = asyncio.create_task(post())
         self._deliveries.add(task)
         task.add_done_callback(self._deliveries.discard)
 
+    async def _completed(self, job: JobRecord, report: Report) -> Report:
+        """The handler's `after_run` for this job, run once per process however many threads wait for it;
+        the completed report is written back so other workers and buttons see it."""
+        running = self._completing.get(job.id)
+        if running is None:
+            after_run: AfterRun | None = getattr(self.handler, "after_run", None)
+            if after_run is None:
+                return report
+
+            async def complete() -> Report:
+                assert after_run is not None
+                done = await after_run(job, report)
+                if done is not report:
+                    await self.queue.update_report(job.id, done)
+                return done
+
+            running = self._completing[job.id] = asyncio.create_task(complete())
+            running.add_done_callback(lambda _t: self._completing.pop(job.id, None))
+        return await asyncio.shield(running)
+
     async def _shutdown(self) -> None:
-        tasks = [t for t, _ in self._jobs.values()] + list(self._deliveries)
-        if not tasks:
-            return
-        log.info("worker.draining", worker=self.worker_id, jobs=len(self._jobs), grace=self.shutdown_grace)
-        _, pending = await asyncio.wait(tasks, timeout=self.shutdown_grace)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.shutdown_grace
+        pending: set[asyncio.Task[None]] = set()
+        # Loop: a job that finishes while draining spawns its after-the-slot work (logs, cards) to wait for.
+        while tasks := [t for t, _ in self._jobs.values()] + list(self._deliveries):
+            if not pending:
+                log.info(
+                    "worker.draining", worker=self.worker_id, jobs=len(self._jobs), grace=self.shutdown_grace
+                )
+            _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
+            if pending and loop.time() >= deadline:
+                break
         if pending:
             self._handing_back.set()
             for _, ctx in list(self._jobs.values()):
                 if ctx is not None and ctx.run_task is not None and not ctx.run_task.done():
                     ctx.run_task.cancel()
+            for task in pending & self._deliveries:  # owed in Redis: another worker posts them later
+                task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
 
     # --- one job ------------------------------------------------------------
@@ -275,9 +357,13 @@ class Worker:
             report = job.report
             if report is None:
                 report, failed = await self._run_handler(ctx)
-                waiting = await ctx.fenced(self.queue.store_report(claim, report, failed=failed))
-                job.requesters, job.delivered = waiting.requesters, waiting.delivered
-            await self._deliver_all(ctx, report)
+                threads = await ctx.fenced(
+                    self.queue.complete(claim, report, failed=failed, hold=self.post_hold)
+                )
+                bound.info("worker.job_done", attempts=job.attempts, slot_released=True)
+                self._spawn_post(job, report, threads)
+                return
+            await self._deliver_all(ctx, report)  # a job stored as "reporting" by an older worker
             bound.info("worker.job_done", attempts=job.attempts)
         except LeaseLost:
             bound.warning("worker.lease_lost")
@@ -410,20 +496,28 @@ class Worker:
             async with asyncio.timeout(delay):
                 await self._handing_back.wait()
 
-    async def _deliver_owed(self, job_id: str, thread: str) -> None:
-        """A card owed by a finished job (fresh answer, or handed over after failures); needs no lease."""
+    async def _deliver_owed(
+        self, job_id: str, thread: str, known: tuple[JobRecord, Report] | None = None
+    ) -> None:
+        """A card owed by a finished job (fresh answer, handed over after failures, or posted after the
+        slot); needs no lease. `known`: the job and completed report this process already holds."""
         key = (job_id, thread)
         try:
-            job = await self.queue.get(job_id)
+            job = known[0] if known else await self.queue.get(job_id)
             requester = next((r for r in job.requesters if r.thread_key == thread), None) if job else None
-            if job is None or job.report is None or requester is None:
+            if known and requester is None:  # joined after the claim: read the job again
+                job, known = await self.queue.get(job_id), None
+                requester = next((r for r in job.requesters if r.thread_key == thread), None) if job else None
+            if job is None or (job.report is None and known is None) or requester is None:
                 await self.queue.drop_delivery(job_id, thread)
                 return
             if thread in job.delivered:
                 await self.queue.mark_delivered(job_id, thread)
                 return
             try:
-                await self.handler.deliver(job, job.report, requester, reused=thread in job.reused)
+                # Completing is a no-op once the report is complete (and skipped when this process did it).
+                report = known[1] if known else await self._completed(job, cast(Report, job.report))
+                await self.handler.deliver(job, report, requester, reused=thread in job.reused)
             except Exception as exc:
                 n = self._owed_failures[key] = self._owed_failures.get(key, 0) + 1
                 log.warning("worker.deliver_failed", job_id=job_id, thread=thread, error=repr(exc))

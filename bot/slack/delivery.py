@@ -58,7 +58,10 @@ class SlackJobHandler:
             ticker = asyncio.create_task(self._show_elapsed(job, stop))
             try:
                 report = await self.svc.engine.run(
-                    job.target, checkpoint=job.operation or None, save_checkpoint=ctx.save_operation
+                    job.target,
+                    checkpoint=job.operation or None,
+                    save_checkpoint=ctx.save_operation,
+                    read_logs=False,  # after the slot is released: see after_run
                 )
             finally:
                 stop.set()  # stopped between Slack/Redis calls, never cancelled inside one
@@ -68,6 +71,11 @@ class SlackJobHandler:
             if report.started_at and report.finished_at:
                 metrics.OPERATION_DURATION.observe(report.finished_at - report.started_at)
             return report
+
+    async def after_run(self, job: JobRecord, report: Report) -> Report:
+        """Read the run's logs once Azure is done and the subscription is free for its next job."""
+        with bind_job(job.id, target=job.target.id):
+            return await self.svc.engine.read_logs(report)
 
     async def _show_elapsed(self, job: JobRecord, stop: asyncio.Event) -> None:
         """Edit the parents to "running for 2m 10s" while Azure works, so the channel sees progress."""
