@@ -36,7 +36,7 @@ from bot.cards.verdicts import (
     verdict_title,
     verdict_word,
 )
-from bot.models import Fault, Finding, LogSummary, Report, Target, TargetKind
+from bot.models import NO_FAULT, Fault, Finding, LogSummary, Report, Target, TargetKind
 
 RERUN_ACTION = "vpncheck_rerun"
 # Slack message metadata event type of a posted card: how a worker finds a card it posted before a crash.
@@ -141,8 +141,9 @@ def _summary(report: Report) -> str:
     if report.code is not None:
         parts.append(f"Azure answered {code(report.code)}")
     counts = []
-    if report.faults:
-        counts.append(_plural(len(report.faults), "fault"))
+    real_faults = [f for f in report.faults if f.id.lower() != NO_FAULT]  # NoFault says there is none
+    if real_faults:
+        counts.append(_plural(len(real_faults), "fault"))
     logs = report.logs
     if logs is not None and logs.findings:
         counts.append(_plural(len(logs.findings), "finding") + " in the logs")

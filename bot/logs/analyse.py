@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from bot.logs.archive import DEFAULT_LIMITS, ArchiveReader, LogKind, Member, ZipLimits
 from bot.logs.base import ChunkParser, LogParser
-from bot.logs.connection_stats import ConnectionStatsParser
+from bot.logs.connection_stats import ConnectionStatsParser, drop_empty_ike_pointer
 from bot.logs.cpu_stats import CpuStatsParser
 from bot.logs.dedupe import merge_findings
 from bot.logs.ike import IkeParser
@@ -60,7 +60,7 @@ def run(source: Source, limits: ZipLimits = DEFAULT_LIMITS) -> Analysis:
             sections.append(section)
         if not read_any and reader.files:
             reader.problems.add("no troubleshoot log file in the archive")
-        merged = merge_findings(findings)
+        merged = drop_empty_ike_pointer(merge_findings(findings))
     except Exception as exc:  # last line of defence: a report with a problem beats a failed job
         reader.problems.add(f"log analysis stopped early ({type(exc).__name__})")
         merged = findings

@@ -20,8 +20,9 @@ _PAREN = re.compile(r"\s*\(.*?\)\s*")
 MAX_RECORDS = 32
 _DATE_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
+IKE_POINTER = "Look at the IKE findings for the reason. "
 _NOT_CONNECTED_FIX = (
-    "Look at the IKE findings for the reason. Check the local network gateway's public IP and address "
+    IKE_POINTER + "Check the local network gateway's public IP and address "
     "prefixes, the shared key and the IKE policy on both sides; then reset the connection (portal → "
     "Connection → Reset) or the gateway (`az network vnet-gateway reset`)."
 )
@@ -198,3 +199,16 @@ class ConnectionStatsParser:
             fix=None,
             **common,
         )
+
+
+def drop_empty_ike_pointer(findings: list[Finding]) -> list[Finding]:
+    """ "Look at the IKE findings" only where there is one (an IKE log with something to say): a gateway
+    card without IKE findings must not send the reader looking for them."""
+    if any("ike" in f.source.lower() and f.severity != Severity.INFO for f in findings):
+        return findings
+    return [
+        f.model_copy(update={"fix": f.fix.removeprefix(IKE_POINTER)})
+        if f.fix and f.fix.startswith(IKE_POINTER)
+        else f
+        for f in findings
+    ]

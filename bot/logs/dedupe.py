@@ -1,9 +1,13 @@
 """Merge findings that state the same fact (same `data['key']`), across repeats and across files.
 
 IKEErrors.txt and Scrubbed-wfpdiag.txt both report a PSK mismatch; the card should say it once, from both.
+Findings drawn from the very same evidence lines with the same fix are one fact too, whatever their key:
+two parsers reading one line must not give the reader the same fix twice.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from bot.logs.base import EVIDENCE_LINES
 from bot.models import Finding, Severity
@@ -11,10 +15,25 @@ from bot.models import Finding, Severity
 SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
+def _fact(f: Finding) -> str:
+    return str(f.data.get("key") or f"{f.source}:{f.title}")
+
+
+def _evidence(f: Finding) -> str:
+    if f.fix and f.evidence:
+        return "\0".join([f.fix, *f.evidence])
+    return "fact:" + _fact(f)
+
+
 def merge_findings(findings: list[Finding]) -> list[Finding]:
+    """By fact first, then what is left by (fix, evidence)."""
+    return _merge(_merge(findings, _fact), _evidence)
+
+
+def _merge(findings: list[Finding], key_of: Callable[[Finding], str]) -> list[Finding]:
     merged: dict[str, Finding] = {}
     for f in findings:
-        key = str(f.data.get("key") or f"{f.source}:{f.title}")
+        key = key_of(f)
         if key not in merged:
             merged[key] = f.model_copy(deep=True)
             continue
