@@ -1,7 +1,8 @@
 """`python -m sandbox demo`: the whole product in one terminal.
 
 Starts the sandbox, runs `vpncheck serve` and `vpncheck worker` as real child processes with the printed
-settings, plays signed `/vpncheck` requests as Slack would, and prints each resulting Slack thread.
+settings, plays signed `/vpncheck` requests as Slack would, then an Azure Monitor alert signed as an action
+group's secure webhook would be, and prints each resulting Slack thread.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.alerts.endpoint import ALERT_PATH
 from bot.cards.report_card import CARD_EVENT
+from sandbox.alerts import AlertSender, alert_payload
 from sandbox.processes import MissingTool
 from sandbox.render import render_thread
 from sandbox.roles import Roles
@@ -34,6 +37,10 @@ SCENARIOS: tuple[DemoScenario, ...] = (
     DemoScenario("cn-healthy", "C0INCIDENT1", "U0ONCALL01", "a healthy IPsec connection"),
     DemoScenario("cn-psk-mismatch", "C0INCIDENT2", "U0ONCALL02", "a connection whose pre-shared keys differ"),
     DemoScenario("gw-no-connections", "C0INCIDENT3", "U0ONCALL03", "a VPN gateway with no connections"),
+)
+# An alert, routed by sandbox/policy.yaml's alert_channel: the thread is opened by the bot, not by a person.
+ALERT = DemoScenario(
+    "cn-ike-policy-mismatch", "C0ALERTS", "Azure Monitor", "a metric alert: tunnel bytes at 0"
 )
 
 
@@ -73,7 +80,8 @@ def card_thread(state: SlackState, channel_id: str) -> Thread | None:
     for message in state.messages(channel_id):
         thread = state.thread(channel_id, message.ts)
         has_card = any((reply.metadata or {}).get("event_type") == CARD_EVENT for reply in thread.replies)
-        if has_card and "details in thread" in thread.parent.text:  # the parent's final edit
+        # a command's parent shows the outcome in its final edit; an alert's parent stays "🔔 … fired on …"
+        if has_card and ("details in thread" in thread.parent.text or "fired on" in thread.parent.text):
             return thread
     return None
 
@@ -91,6 +99,8 @@ async def run_demo(
     except ValueError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 2
+    if not only:
+        scenarios.append(ALERT)
     try:
         sandbox = Sandbox(workdir, operation_seconds=operation_seconds, realistic=realistic)
         async with sandbox:
@@ -115,6 +125,13 @@ async def _play(sandbox: Sandbox, scenarios: list[DemoScenario]) -> int:
         )
         for scenario in scenarios:
             started = time.monotonic()
+            if scenario is ALERT:
+                payload = alert_payload("metric", sandbox.catalogue.target(scenario.target).id)
+                sender = AlertSender(f"http://127.0.0.1:{sandbox.bot_port}{ALERT_PATH}")
+                status, body = await sender.send(payload, token=sandbox.alert_issuer.mint())
+                print(f"━━ Azure Monitor → {ALERT_PATH}  ({scenario.what} on {scenario.target})")
+                print(f"   HTTP {status} in {(time.monotonic() - started) * 1000:.0f} ms: {body}", flush=True)
+                continue
             resp = await slack.slash_command(
                 bot_url, text=scenario.target, user_id=scenario.user_id, channel_id=scenario.channel_id
             )
@@ -133,7 +150,8 @@ async def _play(sandbox: Sandbox, scenarios: list[DemoScenario]) -> int:
                 failures += 1
                 print(f"\n✗ no card for {scenario.target} in time.\nworker log:\n{roles.worker.tail()}")
                 continue
-            print(f"\n#{scenario.channel_id} — /vpncheck {scenario.target}\n")
+            source = "alert" if scenario is ALERT else "/vpncheck"
+            print(f"\n#{scenario.channel_id} — {source} {scenario.target}\n")
             thread = card_thread(sandbox.slack.state, scenario.channel_id)
             if thread is not None:
                 print(render_thread(thread, color=color))
