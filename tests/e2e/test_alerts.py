@@ -185,3 +185,20 @@ async def bot_audit(bot: Running) -> list[dict[str, Any]]:
         return [e.model_dump() for e in await AuditLog(client).tail(50)]
     finally:
         await client.aclose()
+
+
+async def test_socket_mode_serves_the_alert_endpoint_on_port(
+    sandbox: Sandbox, env_scope: pytest.MonkeyPatch
+) -> None:
+    bot = await start_bot(sandbox, env_scope, SLACK_APP_TOKEN=sandbox.app_token)
+    try:
+        await sandbox.slack.socket.wait_connected()
+        payload = alert_payload("metric", target_id(bot, "cn-healthy"))
+        status, body = await sender(bot).send(payload, token=sandbox.alert_issuer.mint())
+        assert status == 202, body
+        [thread] = await bot.wait_card(CHANNEL)
+        assert "fired on" in thread.parent.text
+        status, _ = await sender(bot).send(payload)  # no credentials: refused there too
+        assert status == 401
+    finally:
+        await stop_bot(bot)
