@@ -1,6 +1,9 @@
-"""Usage text, shown for `help`, an empty command, and (with the reason) for input we could not understand."""
+"""Usage text: all of it for `help` and an empty command; the one line that applies for a command we could not
+understand."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from bot.cards.blocks import Block, context, section
 from bot.cards.escape import escape_mrkdwn
@@ -9,17 +12,38 @@ from bot.cards.limits import MAX_FALLBACK_TEXT, truncate_mrkdwn
 DEFAULT_COMMAND = "/vpncheck"
 
 
-def usage_lines(max_targets: int, command: str = DEFAULT_COMMAND) -> list[str]:
+UsageKey = Literal["check", "group", "id", "many", "status", "history", "help"]
+
+
+def usage(max_targets: int, command: str = DEFAULT_COMMAND) -> dict[UsageKey, str]:
+    """Each form of the command with its one-line explanation, by name: a mistake is answered with the
+    line of the form that was meant, the whole list is the help."""
     c = escape_mrkdwn(command)
-    return [
-        f"`{c} gw-prod-weu` — check a VPN gateway or connection by name (or alias)",
-        f"`{c} rg-network/cn-prod-to-onprem` — a name inside a resource group",
-        f"`{c} /subscriptions/…/providers/Microsoft.Network/connections/cn-prod` — a full resource id",
-        f"`{c} gw-a gw-b` — up to {max_targets} targets at once",
-        f"`{c} status` — what is running and queued, per subscription",
-        f"`{c} history gw-prod-weu` — the last results for a target",
-        f"`{c} help` — this message",
+    return {
+        "check": f"`{c} gw-prod-weu` — check a VPN gateway or connection by name (or alias)",
+        "group": f"`{c} rg-network/cn-prod-to-onprem` — a name inside a resource group",
+        "id": f"`{c} /subscriptions/…/providers/Microsoft.Network/connections/cn-prod` — a full resource id",
+        "many": f"`{c} gw-a gw-b` — up to {max_targets} targets at once",
+        "status": f"`{c} status` — what is running and queued, per subscription",
+        "history": f"`{c} history gw-prod-weu` — the last results for a target",
+        "help": f"`{c} help` — this message",
+    }
+
+
+def usage_lines(max_targets: int, command: str = DEFAULT_COMMAND) -> list[str]:
+    return list(usage(max_targets, command).values())
+
+
+def build_invalid(
+    reason: str, usage_key: UsageKey, *, max_targets: int, command: str = DEFAULT_COMMAND
+) -> tuple[str, list[Block]]:
+    """An invalid command: what is wrong and the one usage line that applies, not the whole help."""
+    line = usage(max_targets, command)[usage_key]
+    blocks: list[Block] = [
+        section(f"⚠️ {escape_mrkdwn(reason)}\n{line}"),
+        context([f"`{escape_mrkdwn(command)} help` lists everything the bot understands."]),
     ]
+    return truncate_mrkdwn(escape_mrkdwn(reason), MAX_FALLBACK_TEXT), blocks
 
 
 def build_help(

@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
 from bot.access.audit import AuditEvent
-from bot.cards.help import build_help
+from bot.cards.help import build_help, build_invalid
 from bot.cards.history_card import build_history_card
 from bot.cards.status_card import build_status_card
 from bot.models import Report, Requester
@@ -30,10 +30,11 @@ log = get_logger("vpncheck.commands")
 
 def immediate_reply(cmd: Command, *, max_targets: int) -> Reply:
     """The acknowledgement itself: instant, no I/O."""
-    if isinstance(cmd, Help | Invalid):
-        text, blocks = build_help(
-            cmd.reason if isinstance(cmd, Help) else cmd.message, max_targets=max_targets
-        )
+    if isinstance(cmd, Invalid):
+        text, blocks = build_invalid(cmd.message, cmd.usage, max_targets=max_targets)
+        return {"text": text, "blocks": blocks}
+    if isinstance(cmd, Help):
+        text, blocks = build_help(cmd.reason, max_targets=max_targets)
         return {"text": text, "blocks": blocks}
     if isinstance(cmd, Check):
         names = ", ".join(f"`{t}`" for t in cmd.targets)

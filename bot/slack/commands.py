@@ -17,6 +17,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from bot.cards.help import UsageKey
+
 MAX_TEXT = 1000
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9_])?"
@@ -56,6 +58,7 @@ class Help:
 @dataclass(frozen=True)
 class Invalid:
     message: str  # plain text for the user; may quote their input, so escape it before mrkdwn
+    usage: UsageKey = "check"  # the form of the command that was meant: its usage line is shown
 
 
 Command = Check | Status | History | Help | Invalid
@@ -124,7 +127,7 @@ def _targets(words: list[str], max_targets: int) -> Check | Invalid:
     for word in words:
         unique.setdefault(word.lower(), word)  # Azure names and ids are case-insensitive: first spelling wins
     if len(unique) > max_targets:
-        return Invalid(f"Too many targets ({len(unique)}): at most {max_targets} per command.")
+        return Invalid(f"Too many targets ({len(unique)}): at most {max_targets} per command.", "many")
     return Check(list(unique.values()))
 
 
@@ -160,11 +163,11 @@ def parse_command(text: str, *, max_targets: int = 5, mention: bool = False) -> 
     if keyword == "help" or keyword == "?":
         return Help()
     if keyword == "status":
-        return Status() if not rest else Invalid("`status` takes no arguments.")
+        return Status() if not rest else Invalid("`status` takes no arguments.", "status")
     if keyword == "history":
         if len(rest) != 1:
-            return Invalid("`history` takes exactly one gateway or connection.")
-        return History(rest[0]) if is_target(rest[0]) else Invalid(_target_problem(rest[0]))
+            return Invalid("`history` takes exactly one gateway or connection.", "history")
+        return History(rest[0]) if is_target(rest[0]) else Invalid(_target_problem(rest[0]), "history")
     if keyword == "check":
         return _targets(rest, max_targets)
     return _targets(words, max_targets)
