@@ -24,6 +24,14 @@ from bot.slack.intake import submit_check
 from bot.slack.queue_views import to_history_entries, to_status_input
 
 Reply = dict[str, Any]  # keyword arguments for respond() / chat.postMessage: text and blocks
+# Reply key: only the requester may see it (refusals and errors). A mention answers these with
+# chat.postEphemeral in the thread instead of a public reply; handlers pop it before sending.
+PRIVATE = "private"
+
+
+def private(text: str) -> Reply:
+    return {"text": text, PRIVATE: True}
+
 
 log = get_logger("vpncheck.commands")
 
@@ -60,10 +68,15 @@ async def run_command(svc: Services, cmd: Command, requester: Requester) -> list
     if not decision.allowed:
         metrics.REFUSED.labels(action).inc()
         await svc.audit.record(AuditEvent.of(requester, action, "refused", detail=decision.reason))
-        return [{"text": f"🔒 {decision.reason}"}]
+        return [private(f"🔒 {decision.reason}")]
     if isinstance(cmd, Check):
         results = [await submit_check(svc, requester, query) for query in cmd.targets]
-        return [{"text": "\n".join(r.text for r in results)}]
+        queued = [r.text for r in results if r.queued]
+        refused = [r.text for r in results if not r.queued]
+        return [
+            *([{"text": "\n".join(queued)}] if queued else []),
+            *([private("\n".join(refused))] if refused else []),
+        ]
     if isinstance(cmd, Status):
         await svc.audit.record(AuditEvent.of(requester, "status", "ok"))
         text, blocks = build_status_card(to_status_input(await svc.queue.status()))
@@ -72,7 +85,7 @@ async def run_command(svc: Services, cmd: Command, requester: Requester) -> list
         resolved = await svc.engine.resolve(cmd.target)
         await svc.audit.record(AuditEvent.of(requester, "history", "ok", target=cmd.target))
         if isinstance(resolved, Report):
-            return [{"text": f"🚫 {resolved.message}"}]
+            return [private(f"🚫 {resolved.message}")]
         records = await svc.queue.history(resolved.key, limit=10)
         text, blocks = build_history_card(resolved, to_history_entries(records))
         return [{"text": text, "blocks": blocks}]
@@ -87,10 +100,10 @@ def failure_reply(svc: Services, exc: Exception) -> Reply:
         what = f"Slack answered `{exc.response.get('error')}`"
     else:
         what = "an internal error (it has been logged)"
-    return {
-        "text": f"💥 Sorry, that did not work: {what}. Please try again in a minute; "
+    return private(
+        f"💥 Sorry, that did not work: {what}. Please try again in a minute; "
         f"if it keeps failing, ask {svc.policy.contact}."
-    }
+    )
 
 
 async def replies_or_failure(svc: Services, work: Awaitable[list[Reply] | None]) -> list[Reply]:

@@ -6,12 +6,14 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.errors import SlackApiError
 
 from bot.cards.report_card import LINK_ACTION_PREFIX, LOGS_ACTION, PORTAL_ACTION, RERUN_ACTION
 from bot.models import Requester
+from bot.services import Services
 from bot.slack.app import services
 from bot.slack.buttons import ButtonPress, handle_logs, handle_rerun, record_link
-from bot.slack.command_runner import replies_or_failure
+from bot.slack.command_runner import PRIVATE, Reply, replies_or_failure
 
 
 def _press(body: dict[str, Any]) -> ButtonPress:
@@ -33,20 +35,34 @@ def _press(body: dict[str, Any]) -> ButtonPress:
     )
 
 
+async def reply_in_thread(svc: Services, press: ButtonPress, respond: AsyncRespond, reply: Reply) -> None:
+    """A private answer in the button's thread: respond() would land at channel level (bolt-js#963)."""
+    reply.pop(PRIVATE, None)
+    req = press.requester
+    try:
+        await svc.slack.chat_postEphemeral(
+            channel=req.channel_id, user=req.user_id, thread_ts=req.thread, **reply
+        )
+    except SlackApiError:  # e.g. the thread is gone: the response_url still reaches the person
+        await respond(response_type="ephemeral", replace_original=False, **reply)
+
+
 async def rerun(
     ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
     await ack()
     svc = services(context)
-    for reply in await replies_or_failure(svc, handle_rerun(svc, _press(body))):
-        await respond(response_type="ephemeral", replace_original=False, **reply)
+    press = _press(body)
+    for reply in await replies_or_failure(svc, handle_rerun(svc, press)):
+        await reply_in_thread(svc, press, respond, reply)
 
 
 async def logs(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
     await ack()
     svc = services(context)
-    for reply in await replies_or_failure(svc, handle_logs(svc, _press(body))):
-        await respond(response_type="ephemeral", replace_original=False, **reply)
+    press = _press(body)
+    for reply in await replies_or_failure(svc, handle_logs(svc, press)):
+        await reply_in_thread(svc, press, respond, reply)
 
 
 async def link(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 
 from bot.models import Requester
 from bot.slack.app import services
-from bot.slack.command_runner import immediate_reply, replies_or_failure, run_command
+from bot.slack.command_runner import PRIVATE, immediate_reply, replies_or_failure, run_command
 from bot.slack.commands import parse_command
 
 
@@ -22,6 +22,7 @@ async def vpncheck(
         user_id=command["user_id"], channel_id=command["channel_id"], team_id=command.get("team_id")
     )
     for reply in await replies_or_failure(svc, run_command(svc, cmd, requester)):
+        reply.pop(PRIVATE, None)  # a command's replies are all private already
         await respond(response_type="ephemeral", replace_original=False, **reply)
 
 

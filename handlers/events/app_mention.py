@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncSay
 
 from bot.models import Requester
 from bot.slack.app import services
-from bot.slack.command_runner import replies_or_failure, run_command
+from bot.slack.command_runner import PRIVATE, replies_or_failure, run_command
 from bot.slack.commands import parse_command
 from bot.slack.replay import handled_once
 
@@ -32,7 +32,12 @@ async def app_mention(
         if not first:
             return
         for reply in await replies_or_failure(svc, run_command(svc, cmd, requester)):
-            await say(thread_ts=thread_ts, **reply)
+            if reply.pop(PRIVATE, False):  # refusals and errors: the requester only, in the thread
+                await svc.slack.chat_postEphemeral(
+                    channel=requester.channel_id, user=requester.user_id, thread_ts=thread_ts, **reply
+                )
+            else:
+                await say(thread_ts=thread_ts, **reply)
 
 
 def register(app: AsyncApp) -> None:

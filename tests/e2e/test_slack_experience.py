@@ -293,21 +293,32 @@ async def test_strict_policy_refuses_and_names_who_to_ask(
             return sum("#netops-leads" in r for r in private_texts(state, intruder))
 
         await bot.sandbox.slack.wait_for(lambda s: refusals(s) >= 5)
-        # a mention from the intruder is refused in its thread
+        # button answers appear in the button's thread (respond() would put them at channel level)
+        button_answers = [
+            e
+            for e in bot.sandbox.slack.state.ephemerals(CHANNEL, intruder)
+            if e.source == "chat.postEphemeral" and "#netops-leads" in e.text
+        ]
+        assert len(button_answers) == 2
+        assert all(e.thread_ts == thread.parent.ts for e in button_answers)
+        # a mention from the intruder is refused in its thread, to the intruder only (ephemeral)
         root = await bot.sandbox.slack.add_user_message(CHANNEL, intruder, "is the VPN down?")
         await bot.slack.app_mention(
             bot.bot_url, text="gw-dev-weu", channel_id=CHANNEL, user_id=intruder, thread_ts=root.ts
         )
 
         def refused_in_thread(state: SlackState) -> bool:
-            return any("#netops-leads" in m.text for m in state.thread(CHANNEL, root.ts).replies)
+            return any(
+                "#netops-leads" in e.text and e.thread_ts == root.ts
+                for e in state.ephemerals(CHANNEL, intruder)
+            )
 
         await bot.sandbox.slack.wait_for(refused_in_thread)
 
-        # nothing queued, nothing sent to Azure, nothing posted to the channel for any refusal
+        # nothing queued, nothing sent to Azure, nothing posted publicly for any refusal
         assert len(bot.sandbox.arm.troubleshoot_posts()) == posts_before == 1
-        new_posts = bot.sandbox.slack.state.calls("chat.postMessage")[messages_before:]
-        assert all(c.args.get("thread_ts") == root.ts for c in new_posts)  # only the refusal in the thread
+        assert bot.sandbox.slack.state.calls("chat.postMessage")[messages_before:] == []
+        assert [m for m in bot.sandbox.slack.state.thread(CHANNEL, root.ts).replies if m.bot_id] == []
         assert bot.sandbox.slack.state.files() == []
         assert await queue_is_empty(redis_client)
         audit = AuditLog(redis_client)
