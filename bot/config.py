@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     operation_timeout: float = Field(default=900.0, gt=0, validation_alias="VPNCHECK_OPERATION_TIMEOUT")
     log_max_bytes: int = Field(default=256 * 1024 * 1024, gt=0, validation_alias="VPNCHECK_LOG_MAX_BYTES")
     log_wait: float = Field(default=180.0, ge=0, le=3600, validation_alias="VPNCHECK_LOG_WAIT")
+    # The first look: live signals posted into the thread within seconds, beside the queued troubleshoot.
+    first_look: bool = Field(default=True, validation_alias="VPNCHECK_FIRST_LOOK")
+    first_look_timeout: float = Field(
+        default=25.0, gt=0, le=120, validation_alias="VPNCHECK_FIRST_LOOK_TIMEOUT"
+    )
+    first_look_chart: bool = Field(default=True, validation_alias="VPNCHECK_FIRST_LOOK_CHART")
     # Hostile log zips are refused from their central directory before a byte is inflated (bench/zip_bench).
     zip_max_members: int = Field(default=10_000, ge=1, validation_alias="VPNCHECK_ZIP_MAX_MEMBERS")
     zip_max_member_bytes: int = Field(

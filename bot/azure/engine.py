@@ -99,6 +99,7 @@ class CheckEngine:
             operation_timeout=settings.operation_timeout,
             log_max_bytes=settings.log_max_bytes,
             log_wait=settings.log_wait,
+            first_look_timeout=settings.first_look_timeout,
             zip_limits=settings.zip_limits,
         )
 

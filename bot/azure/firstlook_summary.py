@@ -160,6 +160,11 @@ def drops_since(series: TrafficSeries) -> tuple[float, float] | None:
 
 # ---- IKE ---------------------------------------------------------------------------------------------------
 
+_STATUS_WORDS = {
+    "NotConnected": "Not connected",
+    "Connecting": "Still connecting",
+    "Unknown": "Status unknown",
+}
 _WEAK = {"DES", "DES3", "MD5", "SHA1", "DHGroup1", "DHGroup2", "PFS1", "PFS2"}
 
 
@@ -356,11 +361,12 @@ def summarise(raw: RawSignals) -> FirstLook:
             )
         if not connected:
             stopped = last_traffic_end(series) if series else None
+            word = _STATUS_WORDS.get(status, f"Status {status}")
             findings.append(
                 Finding(
                     source=SOURCE,
                     severity=Severity.ERROR,
-                    title=f"{status} since {hhmm(stopped)}" if stopped else status,
+                    title=f"{word} since {hhmm(stopped)}" if stopped else word,
                     explanation=f"Azure reports the connection {status}"
                     + (f"; its last traffic ended at {hhmm(stopped)} UTC." if stopped else "."),
                     data={"topic": "connection", "status": status, "since": stopped},

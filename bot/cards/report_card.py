@@ -19,6 +19,7 @@ from urllib.parse import quote
 from bot.cards.blocks import Block, actions, button, context, divider, header, section
 from bot.cards.durations import format_duration, format_time
 from bot.cards.escape import code, code_block, escape_mrkdwn, mentions
+from bot.cards.first_look_card import fold_blocks, merged_findings
 from bot.cards.limits import (
     CARD_TEXT_BUDGET,
     MAX_BLOCKS_MESSAGE,
@@ -36,7 +37,7 @@ from bot.cards.verdicts import (
     verdict_title,
     verdict_word,
 )
-from bot.models import NO_FAULT, Fault, Finding, LogSummary, Report, Target, TargetKind
+from bot.models import NO_FAULT, Fault, Finding, FirstLook, LogSummary, Report, Target, TargetKind
 
 RERUN_ACTION = "vpncheck_rerun"
 # Slack message metadata event type of a posted card: how a worker finds a card it posted before a crash.
@@ -284,15 +285,17 @@ def layout_report_card(
     now: float | None = None,
     trend: str | None = None,
     text_budget: int = CARD_TEXT_BUDGET,
+    first_look: FirstLook | None = None,
 ) -> ReportCard:
     """The message for one finished check at the richest level that fits `text_budget` (total block text,
     see `_LEVELS`). `now` is only used to say how old a reused result is; `trend` (bot/cards/trend.py) is
-    shown under the summary."""
+    shown under the summary. `first_look` (the live signals posted earlier in the thread) is folded in: one
+    headline over both, and log findings it already covers are not repeated."""
     context_lines = _context_lines(report, requested_by, queue_wait, run_time, reused, now)
     footer_buttons = _footer_buttons(report, portal_base, job_id, rerun_value)
     blocks: list[Block] = []
     for n, level in enumerate(_LEVELS):
-        blocks = _layout(report, level, context_lines, footer_buttons, trend, degraded=n > 0)
+        blocks = _layout(report, level, context_lines, footer_buttons, trend, first_look, degraded=n > 0)
         if blocks_text_units(blocks) <= text_budget:
             return ReportCard(_fallback(report), blocks, degraded=n > 0)
     # Last resort (a budget smaller than any sane setting): drop blocks after the first fault from the end.
@@ -307,11 +310,16 @@ def _layout(
     context_lines: list[str],
     footer_buttons: list[Block],
     trend: str | None,
+    first_look: FirstLook | None,
     *,
     degraded: bool,
 ) -> list[Block]:
-    """Verdict, faults (fix and links), log findings, then summary and who/where, then the footer buttons."""
-    head = [header(f"{VERDICT_EMOJI[report.verdict]} {report_label(report)} — {verdict_word(report)}")]
+    """Verdict, the first look's headline, faults (fix and links), log findings, then summary and
+    who/where, then the footer buttons."""
+    head = [
+        header(f"{VERDICT_EMOJI[report.verdict]} {report_label(report)} — {verdict_word(report)}"),
+        *(fold_blocks(first_look, report) if first_look is not None else []),
+    ]
     about = [
         section(truncate_mrkdwn(_summary(report), level.other_text)),
         *([context([truncate_mrkdwn(f"📈 {trend}", level.other_text)])] if trend else []),
@@ -322,6 +330,8 @@ def _layout(
 
     links = _Links()
     logs = report.logs or LogSummary()
+    if first_look is not None:
+        logs = logs.model_copy(update={"findings": merged_findings(first_look, report)[1]})
     problems = _problems_group(logs)
     faults = report.faults if level.max_faults is None else report.faults[: level.max_faults]
 

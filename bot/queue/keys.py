@@ -124,6 +124,10 @@ class Keys:
         """Hash: one Slack rate bucket (tokens, refreshed at, blocked until) shared by every process."""
         return f"{self.tag}:rate:{bucket}"
 
+    def first_look(self, channel_id: str, thread_ts: str, target_id: str) -> str:
+        """The first look posted into a thread for a target: claimed once, then holding its JSON."""
+        return f"{self.tag}:first-look:{channel_id}:{thread_ts}:{target_id.lower()}"
+
     def parent(self, channel_id: str, parent_ts: str) -> str:
         """The rank (queued < running < done) a parent message has reached, so edits only move forward."""
         return f"{self.tag}:parent:{channel_id}:{parent_ts}"

@@ -96,3 +96,30 @@ async def take_rate(
     `block` > 0 records a 429's Retry-After instead: every process holds off that bucket until it passes."""
     answer = await redis.eval(TAKE_RATE, 1, keys.rate(bucket), size, per_second, reserve, block)
     return float(answer.decode() if isinstance(answer, bytes) else answer)
+
+
+FIRST_LOOK_TTL_SECONDS = 86400  # longer than any queue wait: the final card folds the first look in
+
+
+async def claim_first_look(
+    redis: aioredis.Redis, channel_id: str, thread_ts: str, target_id: str, *, keys: Keys = KEYS
+) -> bool:
+    """True once per (thread, target): a retried or merged request does not post a second first look."""
+    key = keys.first_look(channel_id, thread_ts, target_id)
+    return bool(await redis.set(key, b"", nx=True, ex=FIRST_LOOK_TTL_SECONDS))
+
+
+async def save_first_look(
+    redis: aioredis.Redis, channel_id: str, thread_ts: str, target_id: str, data: str, *, keys: Keys = KEYS
+) -> None:
+    await redis.set(keys.first_look(channel_id, thread_ts, target_id), data, ex=FIRST_LOOK_TTL_SECONDS)
+
+
+async def load_first_look(
+    redis: aioredis.Redis, channel_id: str, thread_ts: str, target_id: str, *, keys: Keys = KEYS
+) -> str | None:
+    """The first look's JSON, or None (none posted, or still being read)."""
+    raw = await redis.get(keys.first_look(channel_id, thread_ts, target_id))
+    if not raw:
+        return None
+    return raw.decode() if isinstance(raw, bytes) else str(raw)

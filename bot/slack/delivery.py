@@ -26,6 +26,7 @@ from bot.queue import JobRecord
 from bot.queue.worker import JobContext
 from bot.services import Services
 from bot.slack.channel_errors import explain_refusal
+from bot.slack.first_look import stored_first_look
 from bot.slack.parent_message import edit_parent
 from bot.slack.web import is_permanent
 
@@ -184,6 +185,7 @@ class SlackJobHandler:
             rerun_value=job.target.id,
             trend=await self._trend(job, report),
             text_budget=self.svc.settings.card_text_budget,
+            first_look=await stored_first_look(self.svc, requester, job.target),
         )
         await self.svc.slack.chat_postMessage(
             channel=requester.channel_id,

@@ -19,6 +19,7 @@ from bot.ops.logging import get_logger
 from bot.queue import Submission
 from bot.services import Services
 from bot.slack.channel_errors import explain_refusal
+from bot.slack.first_look import start_first_look
 from bot.slack.parent_message import edit_parent, fail_parent, post_parent, target_label
 from bot.slack.web import is_permanent
 
@@ -91,7 +92,8 @@ async def enqueue(svc: Services, requester: Requester, target: Target, query: st
             job_id=sub.job_id,
         )
     )
-    if sub.outcome != "fresh":
+    if sub.outcome != "fresh":  # a fresh result is posted at once: nothing to look at first
+        start_first_look(svc, requester, target)
         await edit_parent(
             svc,
             requester,

@@ -48,7 +48,7 @@ async def test_psk_mismatch_is_not_connected_with_no_sa_and_no_traffic_since_the
 ) -> None:
     fl = await look(engine, "cn-psk-mismatch")
     assert all(s in (SignalState.OK, SignalState.NOT_APPLICABLE) for s in states(fl).values()), fl.signals
-    assert any(t.startswith("NotConnected since ") for t in titles(fl)), titles(fl)
+    assert any(t.startswith("Not connected since ") for t in titles(fl)), titles(fl)
     assert "IKE: no SA" in titles(fl)
     assert fl.traffic is not None and fl.traffic.ingress_bytes[-1] == 0
     assert any("0 B in / 0 B out" in f for f in fl.facts)
