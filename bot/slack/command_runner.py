@@ -67,7 +67,16 @@ async def run_command(svc: Services, cmd: Command, requester: Requester) -> list
     decision = await svc.authorize(requester)
     if not decision.allowed:
         metrics.REFUSED.labels(action).inc()
-        await svc.audit.record(AuditEvent.of(requester, action, "refused", detail=decision.reason))
+        asked = (
+            " ".join(cmd.targets)
+            if isinstance(cmd, Check)
+            else cmd.target
+            if isinstance(cmd, History)
+            else None
+        )
+        await svc.audit.record(
+            AuditEvent.of(requester, action, "refused", target=asked, detail=decision.reason)
+        )
         return [private(f"🔒 {decision.reason}")]
     if isinstance(cmd, Check):
         results = [await submit_check(svc, requester, query) for query in cmd.targets]
@@ -83,9 +92,22 @@ async def run_command(svc: Services, cmd: Command, requester: Requester) -> list
         return [{"text": text, "blocks": blocks}]
     if isinstance(cmd, History):
         resolved = await svc.engine.resolve(cmd.target)
-        await svc.audit.record(AuditEvent.of(requester, "history", "ok", target=cmd.target))
         if isinstance(resolved, Report):
+            await svc.audit.record(
+                AuditEvent.of(
+                    requester, "history", "rejected", target=cmd.target, detail=resolved.message or ""
+                )
+            )
             return [private(f"🚫 {resolved.message}")]
+        # past results of a target are as much the policy's business as checking it
+        allowed = await svc.authorize(requester, resolved)
+        if not allowed.allowed:
+            metrics.REFUSED.labels(action).inc()
+            await svc.audit.record(
+                AuditEvent.of(requester, "history", "refused", target=resolved.id, detail=allowed.reason)
+            )
+            return [private(f"🔒 {allowed.reason}")]
+        await svc.audit.record(AuditEvent.of(requester, "history", "ok", target=resolved.id))
         records = await svc.queue.history(resolved.key, limit=10)
         text, blocks = build_history_card(resolved, to_history_entries(records))
         return [{"text": text, "blocks": blocks}]
