@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.logs.archive import ZipLimits
@@ -23,6 +23,13 @@ class SettingsError(Exception):
 
 def _split_csv(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class StorageRef(BaseModel):
+    """One log storage account: its ARM id (`storageId`) and the container URL (`storagePath`)."""
+
+    account_id: str
+    container_url: str
 
 
 class Settings(BaseSettings):
@@ -61,6 +68,10 @@ class Settings(BaseSettings):
     )
     azure_storage_account_id: str = Field(default="", validation_alias="AZURE_STORAGE_ACCOUNT_ID")
     azure_storage_container_url: str = Field(default="", validation_alias="AZURE_STORAGE_CONTAINER_URL")
+    # Region (or "<subscription id>/<region>") → storage account for that region's gateways; JSON.
+    azure_storage_by_region: dict[str, StorageRef] = Field(
+        default_factory=dict, validation_alias="AZURE_STORAGE_BY_REGION"
+    )
 
     # --- Behaviour -----------------------------------------------------------------------------
     aliases: Annotated[dict[str, str], NoDecode] = Field(

@@ -78,6 +78,7 @@ class LogSummary(BaseModel):
     # Why there is nothing (or little) to read: Azure writes no zip for this result, or one was expected but
     # never appeared, or a healthy run's zip holds only ConnectionStats.txt.
     note: str | None = None
+    container_url: str | None = None  # the container the zip was read from (storage per region)
 
 
 class Verdict(StrEnum):

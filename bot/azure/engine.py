@@ -26,7 +26,7 @@ from bot.azure.reports import failed, rejected
 from bot.azure.resolve import TargetResolver
 from bot.azure.results import verdict_for
 from bot.azure.troubleshoot import Completed, TroubleshootOperation, TroubleshootPolicy
-from bot.azure.watcher import WatcherDirectory, no_watcher_message
+from bot.azure.watcher import WatcherDirectory, no_watcher_message, normalise_region
 from bot.logs import DEFAULT_LIMITS, ZipLimits
 from bot.models import FirstLook, Report, Target, Verdict
 from bot.ops.logging import get_logger
@@ -51,6 +51,7 @@ class CheckEngine:
         aliases: Mapping[str, str],
         storage_account_id: str,
         storage_container_url: str,
+        storage_by_region: Mapping[str, tuple[str, str]] | None = None,
         poll_interval: float = 10.0,
         operation_timeout: float = 900.0,
         log_max_bytes: int = DEFAULT_LOG_MAX_BYTES,
@@ -81,6 +82,10 @@ class CheckEngine:
         )
         self._storage_account_id = storage_account_id
         self._storage_container_url = storage_container_url.rstrip("/")
+        # (subscription/)region → (account id, container URL); keys normalised like regions.
+        self._storage_by_region = {
+            normalise_region(k): (a, c.rstrip("/")) for k, (a, c) in (storage_by_region or {}).items()
+        }
         self._log_max_bytes = log_max_bytes
         self._log_clock_skew = log_clock_skew
         self._log_wait = log_wait
@@ -95,6 +100,9 @@ class CheckEngine:
             aliases=settings.aliases,
             storage_account_id=settings.azure_storage_account_id,
             storage_container_url=settings.azure_storage_container_url,
+            storage_by_region={
+                k: (v.account_id, v.container_url) for k, v in settings.azure_storage_by_region.items()
+            },
             poll_interval=settings.poll_interval,
             operation_timeout=settings.operation_timeout,
             log_max_bytes=settings.log_max_bytes,
@@ -107,8 +115,25 @@ class CheckEngine:
     def policy(self) -> TroubleshootPolicy:
         return self._policy
 
-    def _logstore(self) -> LogStore:
-        container = self._clients.container(self._storage_container_url)
+    def storage_for(self, target: Target) -> tuple[str, str]:
+        """(storageId, storagePath) of a target: "<subscription>/<region>", else its region, else default.
+
+        Whether Network Watcher accepts an account of another region or subscription is not documented (flow
+        logs require the same region), so large tenants map each region to an account of their own.
+        """
+        region = normalise_region(target.location)
+        for key in (normalise_region(f"{target.subscription_id}/{region}"), region):
+            if key in self._storage_by_region:
+                return self._storage_by_region[key]
+        return self._storage_account_id, self._storage_container_url
+
+    def _container_url(self, wanted: str | None) -> str:
+        """A configured container URL (never an arbitrary one from stored data); the default otherwise."""
+        known = {self._storage_container_url, *(c for _, c in self._storage_by_region.values())}
+        return wanted.rstrip("/") if wanted and wanted.rstrip("/") in known else self._storage_container_url
+
+    def _logstore(self, container_url: str | None = None) -> LogStore:
+        container = self._clients.container(self._container_url(container_url))
         return LogStore(
             container,
             max_bytes=self._log_max_bytes,
@@ -156,8 +181,8 @@ class CheckEngine:
             self._clients.network(target.subscription_id),
             watcher,
             target,
-            storage_id=self._storage_account_id,
-            storage_path=self._storage_container_url,
+            storage_id=self.storage_for(target)[0],
+            storage_path=self.storage_for(target)[1],
             policy=self._policy,
             save_checkpoint=save_checkpoint,
             progress=progress,
@@ -219,18 +244,22 @@ class CheckEngine:
                 await progress("Reading the logs Azure wrote.")
             except Exception as exc:
                 log.warning("progress_failed", error=str(exc))
-        logs = await self._logstore().summarise(
+        container_url = self.storage_for(report.target)[1]
+        logs = await self._logstore(container_url).summarise(
             since=report.started_at,
             until=report.finished_at or time.time(),
             target_name=report.target.name,
             faults=report.faults,
             known_names=await self._resolver.inventory.names(),
         )
+        logs = logs.model_copy(update={"container_url": container_url})
         return report.model_copy(update={"logs": logs, "logs_pending": False})
 
-    def log_zip_file(self, blob_name: str) -> contextlib.AbstractAsyncContextManager[Path]:
+    def log_zip_file(
+        self, blob_name: str, container_url: str | None = None
+    ) -> contextlib.AbstractAsyncContextManager[Path]:
         """The zip spooled to a temporary file for the Slack "Logs" button (see LogStore.spooled)."""
-        return self._logstore().spooled(blob_name)
+        return self._logstore(container_url).spooled(blob_name)
 
     @property
     def zip_limits(self) -> ZipLimits:

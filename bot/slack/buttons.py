@@ -68,7 +68,7 @@ async def handle_logs(svc: Services, press: ButtonPress) -> list[Reply]:
         return [{"text": "The logs are already being uploaded to this thread."}]
     blob_name = job.report.logs.blob_name
     # Spooled to disk and streamed out again: the zip (up to VPNCHECK_LOG_MAX_BYTES) never sits in memory.
-    async with svc.engine.log_zip_file(blob_name) as path:
+    async with svc.engine.log_zip_file(blob_name, job.report.logs.container_url) as path:
         # a large zip takes seconds: keep the loop free
         summary = await asyncio.to_thread(excerpt, path, limits=svc.engine.zip_limits)
         await share_files(
