@@ -139,11 +139,22 @@ class JobQueue:
         if outcome == "fresh":
             job = await self.get(job_id)
             return Submission(job_id=job_id, outcome="fresh", position=0, report=job.report if job else None)
-        position, wait = await self.wait_info(job_id, target.subscription_id)
-        return Submission(job_id=job_id, outcome=outcome, position=position, estimated_wait=wait)
+        position, wait, idle = await self._wait_info(job_id, target.subscription_id)
+        return Submission(
+            job_id=job_id,
+            outcome=outcome,
+            position=position,
+            estimated_wait=wait,
+            starting=idle and position == 1,
+        )
 
     async def wait_info(self, job_id: str, subscription_id: str) -> tuple[int, float | None]:
         """(position, estimated wait in seconds) of a job: 0 when it runs now or is finished."""
+        position, wait, _ = await self._wait_info(job_id, subscription_id)
+        return position, wait
+
+    async def _wait_info(self, job_id: str, subscription_id: str) -> tuple[int, float | None, bool]:
+        """wait_info, and whether the subscription's slot is free (no lease: nothing runs there now)."""
         k = self.keys
         async with self.redis.pipeline(transaction=self._atomic_reads) as pipe:
             pipe.hgetall(k.lease(subscription_id))
@@ -152,10 +163,11 @@ class JobQueue:
             lease_raw, idx, durs = await pipe.execute()
         lease = {_s(a): _s(b) for a, b in lease_raw.items()}
         if lease.get("job") == job_id or idx is None:
-            return 0, 0.0
+            return 0, 0.0, False
         position = int(idx) + 1
         elapsed = self.clock() - float(lease["since"]) if lease.get("since") else None
-        return position, estimate_wait(position, median_duration([float(_s(d)) for d in durs]), elapsed)
+        wait = estimate_wait(position, median_duration([float(_s(d)) for d in durs]), elapsed)
+        return position, wait, not lease
 
     # --- reading ----------------------------------------------------------------------------------------
 

@@ -72,6 +72,8 @@ class Submission(BaseModel):
     outcome: Outcome
     position: int  # 0 = running now, 1 = next, ...
     estimated_wait: float | None = None  # seconds; None until this subscription has finished a job
+    # next where nothing runs: a worker takes it at once, so "starting now", not "position 1"
+    starting: bool = False
     report: Report | None = None  # set for "fresh": the earlier result this request is answered with
 
 

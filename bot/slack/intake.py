@@ -99,7 +99,7 @@ async def enqueue(svc: Services, requester: Requester, target: Target, query: st
             requester,
             target,
             "running" if sub.position == 0 else "queued",
-            position=sub.position or None,
+            position=None if sub.starting else sub.position or None,
             estimated_wait=sub.estimated_wait,
             job_id=sub.job_id,
             due=time.time() + (sub.estimated_wait or 0.0) + svc.settings.operation_timeout,
@@ -129,9 +129,15 @@ def describe_submission(sub: Submission, label: str) -> str:
         return f"♻️ *{label}* was checked moments ago: posting that result in the thread."
     wait = f" (about {_minutes(sub.estimated_wait)})" if sub.estimated_wait else ""
     if sub.outcome == "merged":
-        where = "already running" if sub.position == 0 else f"already queued, position {sub.position}"
+        where = (
+            "already running"
+            if sub.position == 0
+            else "starting now"
+            if sub.starting
+            else f"already queued, position {sub.position}"
+        )
         return f"🔗 A check of *{label}* is {where}{wait}: you will get its card too."
-    if sub.position == 0:
+    if sub.position == 0 or sub.starting:
         return f"⏳ Checking *{label}* now: Azure takes 2–4 minutes. The card will appear in the thread."
     return f"⏳ Queued *{label}*, position {sub.position}{wait}: one Azure check per subscription at a time."
 
