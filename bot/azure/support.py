@@ -68,15 +68,32 @@ def unsupported_resource(resource_id: str) -> str | None:
 SUPPORTED_CONNECTION_TYPES = frozenset({"ipsec", "vnet2vnet"})
 
 
+# What to use instead: a refusal says where to go next, not only "no".
+_FOR_EXPRESSROUTE = (
+    ": for ExpressRoute use the circuit's Diagnose and solve problems page in the portal, or Network "
+    "Watcher Connection Monitor"
+)
+_FOR_POLICY_BASED = (
+    ": for a policy-based gateway read its diagnostic logs (IKEDiagnosticLog, TunnelDiagnosticLog) in Log "
+    "Analytics, or use Network Watcher Connection Monitor"
+)
+_FOR_P2S = ": for point-to-site read the gateway's P2SDiagnosticLog in Log Analytics"
+
+
 def gateway_problem(gateway_type: str | None, vpn_type: str | None) -> str | None:
     """Why this gateway cannot be troubleshot, or None when it can."""
     gtype = (gateway_type or "").lower()
     if gtype == "expressroute":
-        return "it is an ExpressRoute gateway; VPN troubleshoot only supports VPN gateways"
+        return (
+            "it is an ExpressRoute gateway; VPN troubleshoot only supports VPN gateways" + _FOR_EXPRESSROUTE
+        )
     if gtype and gtype != "vpn":
         return f"its gateway type is {gateway_type}; VPN troubleshoot only supports VPN gateways"
     if (vpn_type or "").lower() == "policybased":
-        return "it is a policy-based VPN gateway; VPN troubleshoot only supports route-based gateways"
+        return (
+            "it is a policy-based VPN gateway; VPN troubleshoot only supports route-based gateways"
+            + _FOR_POLICY_BASED
+        )
     return None
 
 
@@ -87,9 +104,11 @@ def connection_problem(connection_type: str | None) -> str | None:
     if ctype == "expressroute":
         return (
             "it is an ExpressRoute connection; VPN troubleshoot only supports IPsec and VNet2VNet connections"
+            + _FOR_EXPRESSROUTE
         )
     if ctype == "vpnclient":
         return (
             "it is a point-to-site (VPNClient) connection; VPN troubleshoot only supports IPsec and VNet2VNet"
+            + _FOR_P2S
         )
     return f"its connection type is {connection_type}; VPN troubleshoot only supports IPsec and VNet2VNet"

@@ -205,3 +205,13 @@ def test_log_blob_of_another_known_target_is_never_taken() -> None:
         blobs, since=since, until=since + 9, target_name="cn-branch-dublin", skew=30, known_names=known
     )
     assert chosen is not None and chosen.name == "cn-branch-dublin/run.zip"
+
+
+def test_unsupported_targets_are_refused_with_the_azure_tool_that_covers_them() -> None:
+    from bot.azure.support import connection_problem, gateway_problem
+
+    assert "Diagnose and solve problems" in (gateway_problem("ExpressRoute", None) or "")
+    assert "TunnelDiagnosticLog" in (gateway_problem("Vpn", "PolicyBased") or "")
+    assert "Diagnose and solve problems" in (connection_problem("ExpressRoute") or "")
+    assert "P2SDiagnosticLog" in (connection_problem("VPNClient") or "")
+    assert gateway_problem("Vpn", "RouteBased") is None
