@@ -65,7 +65,7 @@ TARGETS = (
     "gw-expressroute",  # refused before Azure: a private answer, no job
 )  # fmt: skip
 # Longer than any queue wait of the run (a job's keys expire with retention from its creation on).
-RETENTION_SECONDS = 60.0
+RETENTION_SECONDS = 90.0
 LEASE_TTL = 2.0
 # Keys that live as long as the queue (fixed in number and size), and the ones expiring on their own clocks.
 FIXED = {f"{KEYS.tag}:{name}" for name in ("fence", "rr", "epoch", "wake", "audit")}
@@ -175,6 +175,8 @@ def _classify(state: SlackState, channel: str, user: str) -> tuple[str, str | No
     if not parents:
         if "🚫" in private or "not supported" in private:
             return "refused", None
+        if "💥" in private:  # e.g. Redis down during the intake: told privately to try again
+            return "failure", None
         return "vanished", f"no parent message; told privately: {private[:200]!r}"
     if len(parents) > 1:
         return "two-parents", f"{len(parents)} parent messages"
@@ -224,7 +226,7 @@ async def run_chaos(cfg: ChaosConfig, workdir: Path, azurite: Azurite | None = N
             "VPNCHECK_POLL_INTERVAL": "0.05",
             "VPNCHECK_FRESH_WINDOW": "0",
             "VPNCHECK_RETENTION_DAYS": str(RETENTION_SECONDS / 86400),
-            "VPNCHECK_OPERATION_TIMEOUT": "60",
+            "VPNCHECK_OPERATION_TIMEOUT": "30",
         }
         roles = Roles(env, workdir / "logs", port)
         redis = aioredis.Redis.from_url(redis_server.url)

@@ -303,6 +303,7 @@ class JobQueue:
             deliveries,
             _f(now + self.delivery_visibility),
             _f(self.lease_ttl),
+            _f(self.retention),
         )
         claims = []
         for jid, fence, first, sub, packed in res[0]:

@@ -133,13 +133,13 @@ return {'queued', jid, 'queued'}
 """
 )
 
-# ARGV: P, owner, now, expires, max_jobs, max_deliveries, visible_until, grace. Reaps expired leases (their
-# job goes back to the head of its queue, to be resumed), then leases up to max_jobs of the longest-waiting
-# ready subscriptions, popping the oldest job of each, and takes up to max_deliveries due deliveries (as
-# CLAIM_DELIVERIES). One round trip fills a worker: returns {claims, deliveries}, each claim being
-# {job_id, fence, first_start, subscription, JSON [job hash as a flat list, requesters, delivered, reused]}:
-# one JSON string parses far faster client-side than dozens of nested RESP items (cjson writes an empty
-# list as {}).
+# ARGV: P, owner, now, expires, max_jobs, max_deliveries, visible_until, grace, retention_seconds.
+# Reaps expired leases (their job goes back to the head of its queue, to be resumed), then leases up to
+# max_jobs of the longest-waiting ready subscriptions, popping the oldest job of each (passing over jobs
+# whose data is gone), and takes up to max_deliveries due deliveries (as CLAIM_DELIVERIES). One round trip
+# fills a worker: returns {claims, deliveries, skipped 'sub|job'}, each claim being {job_id, fence,
+# first_start, subscription, JSON [job hash as a flat list, requesters, delivered, reused]}: one JSON
+# string parses far faster client-side than dozens of nested RESP items (cjson writes an empty list as {}).
 CLAIM = (
     _PRELUDE
     + """
@@ -182,6 +182,15 @@ while #claims < max_jobs do
       redis.call('HSET', jk, 'state', 'running', 'started_at', ARGV[3])
     end
     redis.call('HSET', jk, 'fence', fence, 'owner', owner)
+    -- the retention a job got when it was queued runs again from its start: a long wait must not
+    -- expire it in the middle of its run (FINISH sets it once more from its end)
+    local retention_ms = math.floor(tonumber(ARGV[9]) * 1000)
+    if retention_ms > 0 then
+      redis.call('PEXPIRE', jk, retention_ms)
+      for _, s in ipairs({'req', 'threads', 'delivered', 'reused'}) do
+        redis.call('PEXPIRE', K('job', jid, s), retention_ms)
+      end
+    end
     redis.call('HSET', K('lease', sub), 'job', jid, 'fence', fence, 'owner', owner, 'expires', expires,
       'since', redis.call('HGET', jk, 'started_at'), 'epoch', ep)
     redis.call('ZADD', K('leases'), expires, sub)

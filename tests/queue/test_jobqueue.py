@@ -296,3 +296,16 @@ async def test_queued_jobs_expire_only_after_retention(queue: JobQueue, redis_cl
     a = await queue.submit(target(1), requester(1), "q")
     for key in (queue.keys.job(a.job_id), queue.keys.requesters(a.job_id), queue.keys.threads(a.job_id)):
         assert 3_590_000 < await redis_client.pttl(key) <= 3_600_000
+
+
+async def test_a_claim_restarts_the_retention_of_a_job_that_waited(
+    queue: JobQueue, redis_client: aioredis.Redis
+) -> None:
+    """A job that waited most of its retention in the queue must not expire in the middle of its run."""
+    a = await queue.submit(target(1), requester(1), "q")
+    for key in (queue.keys.job(a.job_id), queue.keys.requesters(a.job_id), queue.keys.threads(a.job_id)):
+        await redis_client.pexpire(key, 1_000)  # as if it had waited 59 minutes of its hour
+    claim = await queue.claim("w1")
+    assert claim is not None and claim.job_id == a.job_id
+    for key in (queue.keys.job(a.job_id), queue.keys.requesters(a.job_id), queue.keys.threads(a.job_id)):
+        assert 3_590_000 < await redis_client.pttl(key) <= 3_600_000
