@@ -227,6 +227,9 @@ async def run_chaos(cfg: ChaosConfig, workdir: Path, azurite: Azurite | None = N
             "VPNCHECK_FRESH_WINDOW": "0",
             "VPNCHECK_RETENTION_DAYS": str(RETENTION_SECONDS / 86400),
             "VPNCHECK_OPERATION_TIMEOUT": "30",
+            # a parent whose intake died after posting it is answered by the lost-request sweep
+            "VPNCHECK_LOST_GRACE": "5",
+            "VPNCHECK_LOST_SWEEP_INTERVAL": "2",
         }
         roles = Roles(env, workdir / "logs", port)
         redis = aioredis.Redis.from_url(redis_server.url)

@@ -37,6 +37,7 @@ class Chaos:
     injected: Counter[str] = field(default_factory=Counter)
     enabled: bool = True
     limit: int | None = None  # at most this many faults in all (a test that wants exactly one)
+    skip: int = 0  # the first `skip` requests that could be faulted pass untouched (aim at a later one)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -45,6 +46,9 @@ class Chaos:
         if not self.enabled or path.startswith("/_sandbox/") or not path.startswith(self.paths):
             return None
         if self.limit is not None and sum(self.injected.values()) >= self.limit:
+            return None
+        if self.skip > 0:
+            self.skip -= 1
             return None
         if self._rng.random() >= self.rate:
             return None
