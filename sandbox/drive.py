@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.cards.first_look_card import FIRST_LOOK_EVENT
 from bot.cards.progress import REQUEST_EVENT
 from bot.cards.report_card import CARD_EVENT
 from sandbox.render import mrkdwn, render_blocks, render_thread
@@ -117,7 +118,8 @@ class Answer:
 
 def answer(seen: Seen, threads: Sequence[JSON], ephemerals: Sequence[JSON]) -> Answer:
     """Settled when the latest new word is final (a card, a refusal, help...) and no parent still shows
-    queued/running: a check ends in a card, a refusal in one private reply, a button in its reply."""
+    queued/running: a check ends in a card, a refusal in one private reply, a button in its reply. The
+    first look (posted while Azure works) is not an answer: its card follows."""
     new_messages = [
         m for m in _messages(threads) if (m["ts"], len(m.get("edits") or [])) not in seen.versions
     ]
@@ -132,7 +134,10 @@ def answer(seen: Seen, threads: Sequence[JSON], ephemerals: Sequence[JSON]) -> A
         for t in touched
     )
     last = words[-1] if words else None
-    final = last is not None and (_event(last) == CARD_EVENT or not str(last["text"]).startswith(IN_PROGRESS))
+    final = last is not None and (
+        _event(last) == CARD_EVENT
+        or (_event(last) != FIRST_LOOK_EVENT and not str(last["text"]).startswith(IN_PROGRESS))
+    )
     return Answer(touched, fresh_ephemerals, settled=final and not pending)
 
 

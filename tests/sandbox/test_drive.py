@@ -101,3 +101,15 @@ def test_a_private_reply_deleted_meanwhile_does_not_hide_the_new_one() -> None:
     now = [msg("1.2", "⏳ older"), msg("2.1", "🚫 No such gateway")]  # 1.1 was deleted (replaced)
     got = answer(seen, [], now)
     assert got.settled and [e["ts"] for e in got.ephemerals] == ["2.1"]
+
+
+def test_the_first_look_is_not_the_answer() -> None:
+    from bot.cards.first_look_card import FIRST_LOOK_EVENT
+
+    seen = Seen.of([], [])
+    root = msg("1.0", "is the VPN down?", bot=False)
+    look = msg("1.2", "First look at x", thread_ts="1.0", metadata={"event_type": FIRST_LOOK_EVENT})
+    threads = [{"parent": root, "replies": [msg("1.1", "⏳ Checking x now", thread_ts="1.0"), look]}]
+    assert not answer(seen, threads, []).settled
+    threads[0]["replies"].append(card("1.5", "1.0"))
+    assert answer(seen, threads, []).settled
