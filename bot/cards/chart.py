@@ -8,7 +8,7 @@ Made for a phone in a Slack thread: wide (16:9), large type, two colours that su
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.models import TrafficSeries
 
@@ -73,17 +73,34 @@ def render_traffic_chart(series: TrafficSeries, *, title: str, checked_at: float
         fontweight="bold",
         color=_MARK,
     )
+    totals = [a + b for a, b in zip(_mb(series.ingress_bytes), _mb(series.egress_bytes), strict=False)]
+    last = max((i for i, v in enumerate(totals) if v > 0), default=None)
+    if last is not None and last < len(totals) - 1:  # traffic stopped: shade and say since when
+        stopped = times[last] + (times[1] - times[0] if len(times) > 1 else timedelta(minutes=5))
+        top.axvspan(stopped, check, color=_DROP, alpha=0.15, linewidth=0)
+        top.annotate(
+            f"no traffic since {stopped:%H:%M}",
+            xy=(stopped, 0.55),
+            xycoords=("data", "axes fraction"),
+            xytext=(-10, 0),
+            textcoords="offset points",
+            ha="right",
+            fontsize=15,
+            fontweight="bold",
+            color=_DROP,
+            bbox={"facecolor": "white", "edgecolor": _DROP, "boxstyle": "round,pad=0.3"},
+        )
     if has_drops:
         bottom = axes[1][0]
         bottom.bar(times, drops, width=series.step / 86400, align="edge", color=_DROP)
         bottom.set_ylabel("TS drops")
         bottom.set_ylim(bottom=0)
         bottom.grid(True, alpha=0.3)
-    last = axes[-1][0]
-    last.xaxis.set_major_locator(mdates.HourLocator(interval=4))  # type: ignore[no-untyped-call]
-    last.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=UTC))  # type: ignore[no-untyped-call]
-    last.set_xlabel("UTC")
-    last.set_xlim(times[0], max(times[-1], check))
+    axis = axes[-1][0]
+    axis.xaxis.set_major_locator(mdates.HourLocator(interval=4))  # type: ignore[no-untyped-call]
+    axis.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=UTC))  # type: ignore[no-untyped-call]
+    axis.set_xlabel("UTC")
+    axis.set_xlim(times[0], max(times[-1], check))
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format="png")
