@@ -37,12 +37,12 @@ async def run(operation_seconds: float, workdir: Path) -> int:
         sandbox.arm.settings.retry_after_override = None  # the real Retry-After: 10 on every 202
         env = {**os.environ, **sandbox.env(), "LOG_LEVEL": "WARNING", "LOG_FORMAT": "json"}
         env.pop("SLACK_APP_TOKEN", None)
-        port = free_port()
-        serve = ChildProcess("serve", {**env, "PORT": str(port), "METRICS_PORT": str(free_port())},
+        port, health = free_port(), free_port()  # the probes are on METRICS_PORT, never the Slack port
+        serve = ChildProcess("serve", {**env, "PORT": str(port), "METRICS_PORT": str(health)},
                              workdir / "serve.log")  # fmt: skip
         worker = ChildProcess("worker", {**env, "METRICS_PORT": str(free_port())}, workdir / "worker.log")
         try:
-            await wait_ready(f"http://127.0.0.1:{port}/readyz", serve)
+            await wait_ready(f"http://127.0.0.1:{health}/readyz", serve)
             client = SlackClient(sandbox.signing_secret, sandbox.slack.url)
             seen: dict[tuple[str, str], float] = {}
 
