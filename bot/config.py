@@ -105,6 +105,14 @@ class Settings(BaseSettings):
     intake_claim_seconds: float = Field(
         default=60.0, gt=0, le=600, validation_alias="VPNCHECK_INTAKE_CLAIM_SECONDS"
     )
+    # Checks one person / one channel may ask for per window (each target counts); past it: refused, with
+    # when to retry. After-ack work (look-ups, posting, queueing) holding a slot past the timeout stops.
+    user_rate: int = Field(default=20, ge=1, validation_alias="VPNCHECK_USER_RATE")
+    channel_rate: int = Field(default=60, ge=1, validation_alias="VPNCHECK_CHANNEL_RATE")
+    rate_window: float = Field(default=300.0, gt=0, le=86400, validation_alias="VPNCHECK_RATE_WINDOW")
+    after_ack_timeout: float = Field(
+        default=120.0, gt=0, le=3600, validation_alias="VPNCHECK_AFTER_ACK_TIMEOUT"
+    )
     max_targets: int = Field(default=5, ge=1, le=20, validation_alias="VPNCHECK_MAX_TARGETS")
     lease_ttl: float = Field(default=30.0, gt=0, validation_alias="VPNCHECK_LEASE_TTL")
     fresh_window: float = Field(default=120.0, ge=0, validation_alias="VPNCHECK_FRESH_WINDOW")

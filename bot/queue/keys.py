@@ -128,6 +128,10 @@ class Keys:
         """The first look posted into a thread for a target: claimed once, then holding its JSON."""
         return f"{self.tag}:first-look:{channel_id}:{thread_ts}:{target_id.lower()}"
 
+    def limit(self, scope: str) -> str:
+        """Requests counted in the current window of one request-rate limit (`user:U…`, `channel:C…`)."""
+        return f"{self.tag}:limit:{scope}"
+
     def parent(self, channel_id: str, parent_ts: str) -> str:
         """The rank (queued < running < done) a parent message has reached, so edits only move forward."""
         return f"{self.tag}:parent:{channel_id}:{parent_ts}"

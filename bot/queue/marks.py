@@ -123,3 +123,16 @@ async def load_first_look(
     if not raw:
         return None
     return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+async def count_request(
+    redis: aioredis.Redis, scope: str, *, amount: int, window: float, keys: Keys = KEYS
+) -> tuple[int, float]:
+    """Adds `amount` to `scope`'s count in a fixed window; answers (count, seconds until the window ends)."""
+    key = keys.limit(scope)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.incrby(key, amount)
+        pipe.expire(key, max(1, int(window)), nx=True)
+        pipe.ttl(key)
+        count, _, ttl = await pipe.execute()
+    return int(count), float(ttl if ttl and ttl > 0 else window)

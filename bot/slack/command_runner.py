@@ -5,6 +5,7 @@ Slash commands, mentions and buttons all come through here, so they behave the s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
@@ -135,7 +136,17 @@ async def replies_or_failure(svc: Services, work: Awaitable[list[Reply] | None])
     after ack() also makes Bolt drop the ack itself and answer Slack 404 "unhandled request".)"""
     try:
         async with svc.after_ack:
-            return await work or []
+            # a slot is held at most this long: slow ARM or Slack calls cannot fill every slot for good
+            async with asyncio.timeout(svc.settings.after_ack_timeout):
+                return await work or []
+    except TimeoutError:
+        log.error("request_timed_out", seconds=svc.settings.after_ack_timeout)
+        return [
+            {
+                "text": f"⌛ That took longer than {svc.settings.after_ack_timeout:g} s and was stopped "
+                "(VPNCHECK_AFTER_ACK_TIMEOUT). Azure or Slack is slow; please try again in a minute."
+            }
+        ]
     except Exception as exc:
         log.exception("request_failed", error=repr(exc))
         return [failure_reply(svc, exc)]

@@ -20,6 +20,7 @@ from bot.queue import Submission
 from bot.services import Services
 from bot.slack.channel_errors import explain_refusal
 from bot.slack.first_look import start_first_look
+from bot.slack.limits import over_limit
 from bot.slack.parent_message import edit_parent, fail_parent, post_parent, target_label
 from bot.slack.web import is_permanent
 
@@ -37,6 +38,10 @@ class IntakeResult:
 
 async def submit_check(svc: Services, requester: Requester, query: str) -> IntakeResult:
     """`requester` has a thread already (mention, button) or gets one here (slash command: the parent)."""
+    refusal = await over_limit(svc, requester.user_id, requester.channel_id)
+    if refusal is not None:
+        await svc.audit.record(AuditEvent.of(requester, "check", "limited", target=query, detail=refusal))
+        return IntakeResult(text=refusal)
     resolved = await svc.engine.resolve(query)
     if isinstance(resolved, Report):
         await svc.audit.record(
