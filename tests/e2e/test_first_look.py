@@ -31,7 +31,9 @@ async def sandbox(
 
 @pytest.fixture
 async def bot(sandbox: Sandbox, env_scope: pytest.MonkeyPatch) -> AsyncIterator[Running]:
-    running = await start_bot(sandbox, env_scope, VPNCHECK_FIRST_LOOK_TIMEOUT="10")
+    running = await start_bot(
+        sandbox, env_scope, VPNCHECK_FIRST_LOOK="true", VPNCHECK_FIRST_LOOK_TIMEOUT="10"
+    )
     yield running
     await stop_bot(running)
 
