@@ -31,7 +31,7 @@ from sandbox.slack_state import Thread
 JSON = dict[str, Any]
 
 # Replies that promise more is coming (the ack, "checking now", "queued", "merged", "fresh", "re-run by").
-IN_PROGRESS = ("⏳", "🔗", "♻️", "🔁")
+IN_PROGRESS = ("⏳", "🔗", "♻️", "🔁", "📈")  # 📈: the first look's chart; the card follows
 PENDING_PARENT_STATES = frozenset({"queued", "running"})
 
 
@@ -133,10 +133,12 @@ def answer(seen: Seen, threads: Sequence[JSON], ephemerals: Sequence[JSON]) -> A
         and (t["parent"]["metadata"].get("event_payload") or {}).get("state") in PENDING_PARENT_STATES
         for t in touched
     )
-    last = words[-1] if words else None
-    final = last is not None and (
-        _event(last) == CARD_EVENT
-        or (_event(last) != FIRST_LOOK_EVENT and not str(last["text"]).startswith(IN_PROGRESS))
+    # Any final word settles it, not only the newest: an ack and the reply it announces can be stored in
+    # either order (the ack travels back with the HTTP answer, the reply through response_url).
+    final = any(
+        _event(word) == CARD_EVENT
+        or (_event(word) != FIRST_LOOK_EVENT and not str(word["text"]).startswith(IN_PROGRESS))
+        for word in words
     )
     return Answer(touched, fresh_ephemerals, settled=final and not pending)
 

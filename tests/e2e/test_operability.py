@@ -90,9 +90,11 @@ async def test_probes_and_metrics_of_both_roles(
         await bot.slack.slash_command(
             bot.bot_url, text="cn-healthy", user_id="U0ONCALL01", channel_id="C0OPS1"
         )
-        await slack.wait_for(parent_says("C0OPS1", "position 1"))  # in the queue (no worker yet)
+        await slack.wait_for(parent_says("C0OPS1", "queued"))  # queued, no worker yet
         queue = JobQueue(redis_client, lease_ttl=60)
-        held = await queue.claim("test-holder")
+        # The first claim in a fresh Redis opens the fencing epoch and may come back empty (noted in the
+        # closing note of issue 13): claim again, as a worker's next poll would.
+        held = await queue.claim("test-holder") or await queue.claim("test-holder")
         assert held is not None and held.subscription_id == SUB_PROD
         bot.tasks.append(asyncio.create_task(run_worker(bot.worker_settings(), bot.stop, configure=False)))
         await wait_ready(f"{bot.worker_health_url}/readyz", bot.tasks)
@@ -133,8 +135,11 @@ async def test_probes_and_metrics_of_both_roles(
     assert delta("vpncheck_queue_wait_seconds_count", subscription=SUB_PROD) == 1
     for step in ("list", "download", "parse"):
         assert delta("vpncheck_log_seconds_count", step=step) == 2, step
-    assert delta("vpncheck_slack_retries_total", method="chat.update") == 3
-    assert delta("vpncheck_slack_errors_total", method="chat.update", error="internal_error") == 1
+    # Each of the 4 injected 500s is either retried or ends a call; which edits they hit depends on the rate
+    # budget's pacing (two edits may share them), so only the sum and "retries happened" are fixed.
+    retries = delta("vpncheck_slack_retries_total", method="chat.update")
+    given_up = delta("vpncheck_slack_errors_total", method="chat.update", error="internal_error")
+    assert retries >= 3 and retries + given_up == 4, (retries, given_up)
     assert delta("vpncheck_refused_total", kind="check") == 1
     assert delta("vpncheck_requests_total", kind="check") == 2  # counted as they arrive (the first, before)
 

@@ -59,7 +59,8 @@ def _listening(port: int) -> bool:
 
 def start(tmp_path: Path, *extra: str) -> Started:
     workdir = tmp_path / "sandbox"
-    env = {**os.environ, "VPNCHECK_SANDBOX_DIR": str(workdir)}
+    # the first look (message and chart) is the subject of tests/e2e/test_first_look.py, not of this test
+    env = {**os.environ, "VPNCHECK_SANDBOX_DIR": str(workdir), "VPNCHECK_FIRST_LOOK": "false"}
     for var in ("VPNCHECK_SANDBOX_REDIS_URL", "VPNCHECK_SANDBOX_AZURITE_URL", "SLACK_APP_TOKEN"):
         env.pop(var, None)
     proc = subprocess.Popen(

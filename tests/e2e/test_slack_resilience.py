@@ -207,9 +207,10 @@ async def test_redis_unreachable_still_acks_at_once_then_says_what_went_wrong(
             return sum("unreachable" in t for t in private_texts(state, USER)) >= 3
 
         await bot.sandbox.slack.wait_for(explained, timeout=30)
-        # the channel shows what happened to the check too, instead of a parent stuck on "queued"
-        [parent] = bot.sandbox.slack.state.messages(CHANNEL)
-        assert "unreachable" in parent.text
+        # No parent stuck on "queued": the per-person limits read Redis before a parent is posted, so either
+        # nothing reached the channel or the parent says what happened.
+        parents = bot.sandbox.slack.state.messages(CHANNEL)
+        assert all("unreachable" in parent.text for parent in parents), [p.text for p in parents]
         assert bot.sandbox.arm.troubleshoot_posts() == []
     finally:
         await stop_bot(bot)
