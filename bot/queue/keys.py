@@ -133,5 +133,5 @@ class Keys:
         return f"{self.tag}:limit:{scope}"
 
     def parent(self, channel_id: str, parent_ts: str) -> str:
-        """The rank (queued < running < done) a parent message has reached, so edits only move forward."""
-        return f"{self.tag}:parent:{channel_id}:{parent_ts}"
+        """A parent message's last edit (rank queued < running < done, sequence, body): edits move forward."""
+        return f"{self.tag}:parent-edit:{channel_id}:{parent_ts}"

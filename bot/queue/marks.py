@@ -48,14 +48,31 @@ async def release_delivery(redis: aioredis.Redis, delivery: str, *, keys: Keys =
 
 
 async def advance_parent(
-    redis: aioredis.Redis, channel_id: str, parent_ts: str, state: ParentState, *, keys: Keys = KEYS
-) -> bool:
-    """True when the parent may be edited to `state`: no edit of a later state has been made already.
+    redis: aioredis.Redis,
+    channel_id: str,
+    parent_ts: str,
+    state: ParentState,
+    body: str,
+    *,
+    keys: Keys = KEYS,
+) -> int:
+    """The edit's sequence number when the parent may be edited to `state` (0: a later state was shown).
 
     The intake (after enqueueing) and the worker (on start and finish) edit the same message from different
-    processes; without an order a late "queued, position 1" could overwrite "✅ Healthy"."""
+    processes; without an order a late "queued, position 1" could overwrite "✅ Healthy". `body` (the edit
+    as sent) is kept for `latest_parent_edit`."""
     key = keys.parent(channel_id, parent_ts)
-    return bool(await redis.eval(ADVANCE_PARENT, 1, key, _RANK[state], PARENT_TTL_SECONDS))
+    return int(await redis.eval(ADVANCE_PARENT, 1, key, _RANK[state], PARENT_TTL_SECONDS, body))
+
+
+async def latest_parent_edit(
+    redis: aioredis.Redis, channel_id: str, parent_ts: str, *, keys: Keys = KEYS
+) -> tuple[int, str] | None:
+    """The sequence number and body of the parent's last recorded edit, or None."""
+    seq, body = await redis.hmget(keys.parent(channel_id, parent_ts), ["seq", "body"])
+    if seq is None or body is None:
+        return None
+    return int(seq), body.decode() if isinstance(body, bytes) else str(body)
 
 
 # How far back the lost-request sweep looks for parents (and how long a channel is remembered).

@@ -384,14 +384,18 @@ return {revived, removed, lost}
 )
 
 
-# Store the parent message's new rank only when it is not lower than the stored one; answer whether the edit
-# may proceed. KEYS[1] = Keys.parent(...); ARGV = rank, ttl seconds.
+# Record a parent message's edit unless a later state was recorded already; answer the edit's sequence number
+# (0: refused). The edit's body is kept so that a writer whose chat.update may have landed after a later edit
+# can put the latest body back (bot/slack/parent_message.py). KEYS[1] = Keys.parent(...); ARGV = rank, ttl
+# seconds, body.
 ADVANCE_PARENT = """
-local cur = tonumber(redis.call('GET', KEYS[1]) or '-1')
+local cur = tonumber(redis.call('HGET', KEYS[1], 'rank') or '-1')
 local new = tonumber(ARGV[1])
 if new < cur then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return 1
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('HSET', KEYS[1], 'rank', ARGV[1], 'body', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return seq
 """
 
 

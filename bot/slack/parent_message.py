@@ -2,30 +2,35 @@
 
 A slash command cannot answer inside a thread, so intake posts this message and its thread carries
 everything else. The intake (after enqueueing) and the worker (on start, while running, on finish) edit it
-from different processes: `advance_parent` (a Redis mark) keeps a late "queued" from overwriting "✅ Healthy".
+from different processes: `apply_edit` (a Redis mark and a look after the call) keeps a late "queued" from
+overwriting "✅ Healthy".
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 import uuid
 from typing import Any
 
+import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cards.progress import REQUEST_EVENT, build_parent
 from bot.models import ParentState, Requester, Target, Verdict
 from bot.ops.logging import get_logger
-from bot.queue.marks import advance_parent, note_channel
+from bot.queue.marks import advance_parent, latest_parent_edit, note_channel
 from bot.services import Services
 from bot.slack.rate_budget import prepaid
 from bot.slack.web import budget_of
 
 log = get_logger("vpncheck.parent")
 _PARENT_ATTEMPTS = 3
+_SETTLE_ROUNDS = 3  # re-sends of the latest edit after a race; each round needs a newer edit meanwhile
 
 
 def target_label(target: Target) -> str:
@@ -56,11 +61,44 @@ def request_metadata(
 
 async def mark_parent_lost(svc: Services, channel_id: str, parent_ts: str, payload: dict[str, Any]) -> None:
     """Edits a parent found by the lost-request sweep (so known only by its metadata) to "lost"."""
-    if not await advance_parent(svc.redis, channel_id, parent_ts, "lost"):
-        return
     text, blocks = build_parent(str(payload.get("label") or "?"), str(payload.get("user") or ""), "lost")
     metadata = {"event_type": REQUEST_EVENT, "event_payload": {**payload, "state": "lost"}}
-    await svc.slack.chat_update(channel=channel_id, ts=parent_ts, text=text, blocks=blocks, metadata=metadata)
+    await apply_edit(
+        svc.redis,
+        svc.slack,
+        channel_id,
+        parent_ts,
+        "lost",
+        {"text": text, "blocks": blocks, "metadata": metadata},
+    )
+
+
+async def apply_edit(
+    redis: aioredis.Redis,
+    slack: AsyncWebClient,
+    channel_id: str,
+    parent_ts: str,
+    state: ParentState,
+    message: dict[str, Any],
+) -> bool:
+    """Edits the parent to `message` (chat.update's text, blocks, metadata) unless a later state was shown.
+
+    The Redis mark orders the edits, but two processes' chat.update calls can reach Slack in the other order:
+    the intake's "🔄 running" sent just before the worker's "✅ Healthy" may land after it. So once its update
+    is done, a writer looks again; if another edit was recorded after its own, it sends the latest recorded
+    body once more (that edit's own writer may have landed last already: a repeat is harmless, a parent left
+    showing "running" beside its card is not). False when the edit was refused as out of date."""
+    seq = await advance_parent(redis, channel_id, parent_ts, state, json.dumps(message))
+    if not seq:
+        return False
+    await slack.chat_update(channel=channel_id, ts=parent_ts, **message)
+    for _ in range(_SETTLE_ROUNDS):
+        latest = await latest_parent_edit(redis, channel_id, parent_ts)
+        if latest is None or latest[0] == seq:
+            break
+        seq, body = latest
+        await slack.chat_update(channel=channel_id, ts=parent_ts, **json.loads(body))
+    return True
 
 
 async def post_parent(svc: Services, requester: Requester, target: Target) -> Requester:
@@ -145,8 +183,6 @@ async def edit_parent(
     if progress and budget is not None and not await budget.try_progress("chat.update", None):
         log.info("parent_progress_skipped", state=state)
         return
-    if not await advance_parent(svc.redis, requester.channel_id, requester.parent_ts, state):
-        return
     text, blocks = build_parent(
         target_label(target),
         requester.user_id,
@@ -159,12 +195,19 @@ async def edit_parent(
     )
     try:
         with prepaid() if progress else contextlib.nullcontext():
-            await svc.slack.chat_update(
-                channel=requester.channel_id,
-                ts=requester.parent_ts,
-                text=text,
-                blocks=blocks,
-                metadata=request_metadata(svc, requester, target, state, job_id, due),
+            edited = await apply_edit(
+                svc.redis,
+                svc.slack,
+                requester.channel_id,
+                requester.parent_ts,
+                state,
+                {
+                    "text": text,
+                    "blocks": blocks,
+                    "metadata": request_metadata(svc, requester, target, state, job_id, due),
+                },
             )
+        if not edited:
+            log.debug("parent_edit_out_of_date", state=state)
     except SlackApiError as exc:  # the parent is a progress display: a failed edit must not block the card
         log.warning("parent_update_failed", error=str(exc.response.get("error")))

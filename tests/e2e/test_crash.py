@@ -152,9 +152,19 @@ async def _stalled(
     state = sandbox.slack.state
     missing = [(t, c) for t, c in requests if not _answered(state, [(t, c)])]
     parents = {c: [m.text for m in state.messages(c) if not m.is_reply] for _, c in missing}
+    cards = {c: [len(cards_in(t)) for t in card_threads(state, c)] for _, c in missing}
+    edits = {
+        c: [
+            str(call.args.get("text"))[:70]
+            for call in state.calls("chat.update")
+            if call.args.get("channel") == c
+        ]
+        for _, c in missing
+    }
     lines = [line for line in json_lines(workers.output()) if line.get("level") != "info"]
     return (
-        f"unanswered {missing}\nparents {parents}\nqueue {await queue.status()}\n"
+        f"unanswered {missing}\nparents {parents}\ncards {cards}\nedits {edits}\n"
+        f"queue {await queue.status()}\n"
         f"died {workers.died_unasked()} killed {workers.killed}\nworker warnings {lines[-20:]}"
     )
 
