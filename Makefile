@@ -24,7 +24,7 @@ check-tools:
 $(STAMP): pyproject.toml | check-tools
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --no-compile -e ".[dev]"
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json | check-tools
@@ -33,9 +33,9 @@ $(NODE_STAMP): package.json package-lock.json | check-tools
 
 # checkov lives in a venv of its own: it pins packaging<24, which pytest 9 cannot use.
 CHECKOV := $(VENV)/checkov/bin/checkov
-$(CHECKOV): | $(STAMP)
+$(CHECKOV): | check-tools
 	$(PYTHON) -m venv $(VENV)/checkov
-	$(VENV)/checkov/bin/pip install --quiet checkov==3.3.30
+	$(VENV)/checkov/bin/pip install --quiet --no-compile checkov==3.3.30
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -56,11 +56,16 @@ typecheck: $(STAMP)
 layers: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 
+# The three installs are mostly downloads and unpacking: they run side by side (-j3). Test processes spend
+# most of their time waiting on sockets and subprocesses, so four share the two cores of a CI machine
+# (each with its own private Redis and Azurite).
 unit: install $(CHECKOV)
 	@command -v kubectl >/dev/null || echo "note: kubectl not found: the kustomize checks of tests/deploy skip (see README, 'Tools the deploy checks use')"
-	$(VENV)/bin/pytest -q -n 2  # two processes, each with its own private Redis and Azurite
+	$(VENV)/bin/pytest -q -n 4
 
-test: install lint typecheck layers unit
+test:
+	@$(MAKE) --no-print-directory -j3 --output-sync=target install $(CHECKOV)
+	@$(MAKE) --no-print-directory lint typecheck layers unit
 
 bench: install
 	$(PY) bench/parse_bench.py
