@@ -69,14 +69,17 @@ class _Counted(AsyncRetryHandler):
         )
 
 
-class _Throttle(AsyncRetryHandler):
-    """Never retries itself: tells the shared rate budget about every 429 so all processes hold off."""
+class _RateLimited(_Counted):
+    """Slack's 429 handler (retries after Retry-After), which also tells the shared rate budget of every 429,
+    the last one too: all processes, not only the refused one, hold that method (and channel) off until the
+    Retry-After has passed (bot/slack/rate_budget.py). Hooked on `can_retry_async`, which the SDK calls for
+    every response: `_can_retry_async` is skipped once the attempts are used up."""
 
-    def __init__(self, budget: RateBudget) -> None:
-        super().__init__(max_retry_count=0)
+    def __init__(self, budget: RateBudget | None, max_retry_count: int) -> None:
+        super().__init__(AsyncRateLimitErrorRetryHandler(max_retry_count=max_retry_count))
         self.budget = budget
 
-    async def _can_retry_async(
+    async def can_retry_async(
         self,
         *,
         state: RetryState,
@@ -84,12 +87,20 @@ class _Throttle(AsyncRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        if response is not None and response.status_code == 429:
-            after = response.headers.get("retry-after") or response.headers.get("Retry-After") or ["1"]
-            seconds = after[0] if isinstance(after, list) else after
+        if self.budget is not None and response is not None and response.status_code == 429:
             channel = channel_of({"json": request.body_params, "data": request.data})
-            await self.budget.throttled(request.url.rsplit("/", 1)[-1], channel, float(seconds))
-        return False
+            await self.budget.throttled(request.url.rsplit("/", 1)[-1], channel, _retry_after(response))
+        return await super().can_retry_async(state=state, request=request, response=response, error=error)
+
+
+def _retry_after(response: HttpResponse) -> float:
+    """Slack's Retry-After header (seconds); 1 when it is missing or unreadable."""
+    after = response.headers.get("retry-after") or response.headers.get("Retry-After") or ["1"]
+    value = after[0] if isinstance(after, list) else after
+    try:
+        return float(value)
+    except ValueError:
+        return 1.0
 
 
 class _CountingWebClient(AsyncWebClient):
@@ -116,8 +127,7 @@ def make_web_client(
 ) -> AsyncWebClient:
     """`budget`: the Redis-shared rate budget every call waits on (None: Slack's 429s alone pace us)."""
     handlers: list[AsyncRetryHandler] = [
-        *([_Throttle(budget)] if budget is not None else []),
-        _Counted(AsyncRateLimitErrorRetryHandler(max_retry_count=5)),
+        _RateLimited(budget, max_retry_count=5),
         _Counted(AsyncServerErrorRetryHandler(max_retry_count=3), never=NOT_IDEMPOTENT),
         _Counted(AsyncConnectionErrorRetryHandler(max_retry_count=3), never=NOT_IDEMPOTENT),
     ]

@@ -7,6 +7,7 @@ import asyncio
 
 import redis.asyncio as aioredis
 
+from bot.queue.marks import take_rate
 from bot.slack.rate_budget import TIERS, RateBudget
 from bot.slack.web import make_web_client
 from sandbox.slack_api import SlackEmulator
@@ -48,3 +49,34 @@ async def test_many_processes_stay_within_the_emulators_tiers(redis_client: aior
         )
         assert [c.status for c in slack.state.call_log if c.status == 429] == []
         assert sorted(m.text for m in slack.state.messages("C0BUSY")) == [str(n) for n in range(8)]
+
+
+async def test_a_429_seen_by_one_client_holds_off_every_other(redis_client: aioredis.Redis) -> None:
+    """Through the Web API client, not the budget alone: one process gets a 429 for chat.update; while it
+    waits out the Retry-After, another process's budget already holds that method off (old main: the
+    handler that told the budget never ran, so only the refused process knew)."""
+    async with SlackEmulator(bot_token=TOKEN) as slack:
+        one = make_web_client(TOKEN, slack.api_url, budget=RateBudget(redis_client))
+        posted = await one.chat_postMessage(channel="C0TIER3", text="queued")
+        slack.rate_limit("chat.update", retry_after=3)
+        edit = asyncio.create_task(one.chat_update(channel="C0TIER3", ts=posted["ts"], text="running"))
+        await slack.wait_for(lambda s: any(c.status == 429 for c in s.call_log), timeout=10)
+        tier = TIERS["chat.update"]
+
+        async def held_off() -> bool:
+            """What another process's budget answers, asked without taking a token (a reserve no bucket
+            meets): the block's remaining seconds (at most the Retry-After) when held off, else far more."""
+            wait = await take_rate(
+                redis_client, "chat.update", size=tier.size, per_second=tier.per_second, reserve=1000
+            )
+            return 0 < wait <= 3
+
+        held = False
+        for _ in range(100):  # the 429 reaches Redis just after the emulator answered it
+            if held := await held_off():
+                break
+            await asyncio.sleep(0.02)  # polling Redis for the block: no stand-in reports it
+        assert held, "the other processes were not told of the 429"
+        await edit  # and the refused call itself went through after its Retry-After
+        [message] = slack.state.messages("C0TIER3")
+        assert message.text == "running"
