@@ -6,13 +6,29 @@ Every model is JSON-serialisable (pydantic) because jobs and reports live in Red
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 # Fault ids (lower-cased) that Microsoft documents as "only a warning", and the "no fault" entry.
 WARNING_FAULTS = frozenset({"noconnectionsfoundforgateway", "connectionsnotconnected"})
 NO_FAULT = "nofault"
+
+
+class Scoped(Protocol):
+    """What access is decided on: a resource's subscription and resource group (and its name, to say so).
+
+    A resolved `Target` is one; so is a name found in the inventory before it is resolved, which is how the
+    same policy decision that lets a person start a check also decides which names they may be shown."""
+
+    @property
+    def subscription_id(self) -> str: ...
+
+    @property
+    def resource_group(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
 
 
 class TargetKind(StrEnum):

@@ -12,8 +12,9 @@ from bot.access.audit import AuditLog
 from bot.access.groups import UserGroupCache, decide
 from bot.access.policy import Decision, Policy
 from bot.azure.engine import CheckEngine
+from bot.azure.resolve import MaySee
 from bot.config import Settings
-from bot.models import Requester, Target
+from bot.models import Requester, Scoped
 from bot.queue import JobQueue
 from bot.queue.connection import connect
 from bot.slack.rate_budget import RateBudget
@@ -73,7 +74,7 @@ class Services:
         """Install a re-read policy: the next decision uses it (user-group answers stay cached by group)."""
         self.policy = policy
 
-    async def authorize(self, requester: Requester, target: Target | None = None) -> Decision:
+    async def authorize(self, requester: Requester, target: Scoped | None = None) -> Decision:
         """The one authorisation entry point: the access policy's answer for this requester.
 
         `target=None` asks whether the requester may use the bot at all (status, history, a button).
@@ -88,6 +89,15 @@ class Services:
                 )
             return route
         return await decide(self.policy, self.groups, requester.user_id, requester.channel_id, target)
+
+    def may_see(self, requester: Requester) -> MaySee:
+        """`authorize` as a yes/no on anything scoped: the one decision for "may start" and "may see"
+        (name suggestions, the queue's status, App Home)."""
+
+        async def allowed(scope: Scoped) -> bool:
+            return (await self.authorize(requester, scope)).allowed
+
+        return allowed
 
     async def aclose(self) -> None:
         await self.engine.aclose()

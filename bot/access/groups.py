@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.policy import Decision, Policy
-from bot.models import Target
+from bot.models import Scoped
 
 log = structlog.get_logger("vpncheck.policy")
 
@@ -80,7 +80,7 @@ class UserGroupCache:
 
 
 async def decide(
-    policy: Policy, groups: UserGroupCache, user_id: str, channel_id: str, target: Target | None
+    policy: Policy, groups: UserGroupCache, user_id: str, channel_id: str, target: Scoped | None
 ) -> Decision:
     """The policy decision, asking Slack about user groups only when channel and user were not enough."""
     decision = policy.decide(user_id, channel_id, set(), target)

@@ -39,7 +39,7 @@ from typing import Annotated, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from bot.models import Target
+from bot.models import Scoped
 
 WILDCARD = "*"
 _GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -85,7 +85,7 @@ class Rule(BaseModel):
             or (WILDCARD in self.usergroups)
         )
 
-    def covers(self, target: Target) -> bool:
+    def covers(self, target: Scoped) -> bool:
         sub = target.subscription_id.lower()
         if not any(s == WILDCARD or s.lower() == sub for s in self.subscriptions):
             return False
@@ -167,7 +167,7 @@ class Policy:
         return self.is_admin(user_id) or any(user_id in r.users for r in self.rules)
 
     def decide(
-        self, user_id: str, channel_id: str, usergroups: Iterable[str], target: Target | None
+        self, user_id: str, channel_id: str, usergroups: Iterable[str], target: Scoped | None
     ) -> Decision:
         if self.is_admin(user_id):
             return Decision(True, "admin", "admins")
@@ -187,7 +187,7 @@ class Policy:
             f"{target.resource_group}) from here. Ask {self.contact} for access.",
         )
 
-    def alert_route(self, target: Target) -> Decision:
+    def alert_route(self, target: Scoped) -> Decision:
         """Where an alert on `target` is answered: the first rule with an alert channel that covers it."""
         for i, rule in enumerate(self.rules):
             if rule.alert_channel and rule.covers(target):

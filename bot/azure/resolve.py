@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -30,7 +30,7 @@ from bot.azure.ids import (
 from bot.azure.reports import failed, rejected
 from bot.azure.support import connection_problem, gateway_problem, unsupported_resource
 from bot.azure.watcher import WatcherDirectory, no_watcher_message
-from bot.models import Report, Target, TargetKind
+from bot.models import Report, Scoped, Target, TargetKind
 from bot.ops.logging import get_logger
 
 log = get_logger("vpncheck.azure.resolve")
@@ -127,6 +127,10 @@ def match_name(query: str, items: Sequence[InventoryItem]) -> list[InventoryItem
     ]
 
 
+# The reader's access decision on a name found in the inventory (bot.services.Services.may_see).
+MaySee = Callable[[Scoped], Awaitable[bool]]
+
+
 class TargetResolver:
     def __init__(
         self,
@@ -143,7 +147,9 @@ class TargetResolver:
         self._aliases = {k.strip().lower(): v.strip() for k, v in aliases.items()}
         self.inventory = InventoryCache(clients, subscription_ids, ttl=inventory_ttl)
 
-    async def resolve(self, query: str) -> Target | Report:
+    async def resolve(self, query: str, may_see: MaySee | None = None) -> Target | Report:
+        """`may_see`: the reader's access decision; names it denies are never offered as suggestions or
+        listed as alternatives, so a name search shows only what the reader may check."""
         text = query.strip().strip("`'\"").strip()
         if not text:
             return rejected(query, _USAGE)
@@ -156,13 +162,13 @@ class TargetResolver:
             if rid is None:
                 return rejected(query, f"`{text}` is not the id of a VPN gateway or connection. {_USAGE}")
         else:
-            found = await self._search(query, text)
+            found = await self._search(query, text, may_see)
             if isinstance(found, Report):
                 return found
             rid = found
         return await self._check(query, rid)
 
-    async def _search(self, query: str, text: str) -> ResourceId | Report:
+    async def _search(self, query: str, text: str, may_see: MaySee | None) -> ResourceId | Report:
         if text.count("/") > 1:
             return rejected(query, f"`{text}` is neither a name, resource-group/name nor an ARM id. {_USAGE}")
         inventory = await self.inventory.get()
@@ -170,6 +176,10 @@ class TargetResolver:
             sub, exc = next(iter(inventory.failures.items()))
             return failed(query, errors.describe(exc, doing=f"listing VPN gateways in subscription {sub}"))
         matches = match_name(text, inventory.items)
+        if len(matches) > 1 and may_see is not None:
+            visible = [m for m in matches if await may_see(m.rid)]
+            # one the reader may check wins; none: the first is refused by the policy with its reason
+            matches = visible or matches[:1]
         if len(matches) == 1:
             return matches[0].rid
         if len(matches) > 1:
@@ -181,7 +191,10 @@ class TargetResolver:
                 query,
                 f"`{text}` is ambiguous: it matches {listed}. Type resource-group/name or the full ARM id.",
             )
-        hint = closest(text, inventory.items)
+        shown = inventory.items
+        if may_see is not None:
+            shown = [item for item in inventory.items if await may_see(item.rid)]
+        hint = closest(text, shown)
         message = f"No VPN gateway or connection named `{text}` in the configured subscriptions."
         if hint:
             message += " Did you mean " + ", ".join(f"`{h}`" for h in hint) + "?"

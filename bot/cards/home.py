@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.cards.blocks import Block, divider, header, section
+from bot.cards.blocks import Block, context, divider, header, section
 from bot.cards.escape import mention
 from bot.cards.help import usage_lines
 from bot.cards.history_card import report_line
 from bot.cards.limits import MAX_BLOCKS_VIEW
-from bot.cards.status_card import SubscriptionQueue, status_blocks
+from bot.cards.status_card import SubscriptionQueue, hidden_note, status_blocks
 from bot.models import Report
 
 _MAX_RECENT = 20
@@ -23,9 +23,12 @@ def build_home(
     user_id: str,
     *,
     max_targets: int,
+    hidden_recent: int = 0,
+    hidden_queued: int = 0,
     now: float | None = None,
 ) -> dict[str, Any]:
-    """A `views.publish` view; `recent` newest first; `now` defaults to the current time."""
+    """A `views.publish` view; `recent` newest first, both it and `status` already scoped to the reader
+    (`hidden_*`: how many were left out, said as a count); `now` defaults to the current time."""
     now = time.time() if now is None else now
     blocks: list[Block] = [
         header("vpncheck"),
@@ -42,9 +45,11 @@ def build_home(
             for i in range(0, len(lines), _LINES_PER_SECTION)
         ]
     else:
-        blocks.append(section("No checks yet."))
+        blocks.append(section("No checks yet." if not hidden_recent else "No checks yet that you can see."))
+    if hidden_recent:
+        blocks.append(context([hidden_note(hidden_recent)]))
     how_to = [divider(), header("How to use"), section("\n".join(usage_lines(max_targets)))]
     blocks += [divider(), header("Queues")]
-    blocks += status_blocks(status, now, MAX_BLOCKS_VIEW - len(blocks) - len(how_to))
+    blocks += status_blocks(status, now, MAX_BLOCKS_VIEW - len(blocks) - len(how_to), hidden=hidden_queued)
     blocks += how_to
     return {"type": "home", "blocks": blocks}

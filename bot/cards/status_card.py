@@ -66,25 +66,46 @@ def subscription_section(queue: SubscriptionQueue, now: float) -> Block:
     return section("\n".join(lines))
 
 
-def status_blocks(queues: list[SubscriptionQueue], now: float, max_blocks: int) -> list[Block]:
-    """One section per busy subscription, within `max_blocks` (the last one a note when some are left out)."""
+def hidden_note(count: int, what: str = "check") -> str:
+    """Said where a view left out what its reader may not see: counted, never named."""
+    noun = what if count == 1 else what + "s"
+    return f"🔒 {count} more {noun} in subscriptions or resource groups you can't see."
+
+
+def status_blocks(
+    queues: list[SubscriptionQueue], now: float, max_blocks: int, *, hidden: int = 0
+) -> list[Block]:
+    """One section per busy subscription, within `max_blocks` (the last one a note when some are left out);
+    `hidden`: jobs left out because the reader may not see them (a line says how many)."""
     busy = [q for q in queues if q.running is not None or q.queued]
+    note = [context([hidden_note(hidden)])] if hidden else []
     if not busy:
-        return [section("No checks running or queued. Azure is all yours.")]
-    if len(busy) <= max_blocks:
-        return [subscription_section(q, now) for q in busy]
-    shown = [subscription_section(q, now) for q in busy[: max_blocks - 1]]
-    return [*shown, context([f"… {len(busy) - len(shown)} more subscriptions busy"])]
+        return [
+            section(
+                "No checks running or queued that you can see."
+                if hidden
+                else "No checks running or queued. Azure is all yours."
+            ),
+            *note,
+        ]
+    room = max_blocks - len(note)
+    if len(busy) <= room:
+        return [*(subscription_section(q, now) for q in busy), *note]
+    shown = [subscription_section(q, now) for q in busy[: room - 1]]
+    return [*shown, context([f"… {len(busy) - len(shown)} more subscriptions busy"]), *note]
 
 
 def build_status_card(
-    queues: list[SubscriptionQueue], *, now: float | None = None
+    queues: list[SubscriptionQueue], *, hidden: int = 0, now: float | None = None
 ) -> tuple[str, list[Block]]:
-    """`now` (unix seconds) defaults to the current time; pass it for reproducible cards."""
+    """`hidden`: jobs the reader may not see (counted only); `now` (unix seconds) defaults to the current
+    time; pass it for reproducible cards."""
     now = time.time() if now is None else now
     running = sum(1 for q in queues if q.running is not None)
     queued = sum(len(q.queued) for q in queues)
     text = f"VPN checks: {running} running, {queued} queued"
+    if hidden:
+        text += f" (and {hidden} you can't see)"
     blocks = [header("VPN check queue"), context([text])]
-    blocks += status_blocks(queues, now, MAX_BLOCKS_MESSAGE - len(blocks))
+    blocks += status_blocks(queues, now, MAX_BLOCKS_MESSAGE - len(blocks), hidden=hidden)
     return text, blocks

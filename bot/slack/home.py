@@ -4,27 +4,37 @@ from __future__ import annotations
 
 from bot.cards.home import build_home
 from bot.models import Requester
+from bot.queue import JobRecord
 from bot.services import Services
-from bot.slack.queue_views import to_history_entries, to_status_input
+from bot.slack.queue_views import to_history_entries, visible_status
 
 _RECENT = 10
 
 
 async def publish_home(svc: Services, user_id: str) -> None:
+    """Recent checks and the queues, each scoped to what this user may check (the same decision as
+    starting one); what is left out is counted, never named."""
     viewer = Requester(user_id=user_id, channel_id="")  # App Home has no channel: only user rules apply
+    may_see = svc.may_see(viewer)
     # Recent checks = jobs named by recent audit events, newest first, that this user may see.
     job_ids = list(dict.fromkeys(e.job_id for e in reversed(await svc.audit.tail(300)) if e.job_id))
-    recent = []
+    recent: list[JobRecord] = []
+    hidden = 0
     for job_id in job_ids:
         job = await svc.queue.get(job_id)
-        if job is not None and job.report is not None and (await svc.authorize(viewer, job.target)).allowed:
+        if job is None or job.report is None:
+            continue
+        if not await may_see(job.target):
+            hidden += 1
+        elif len(recent) < _RECENT:
             recent.append(job)
-        if len(recent) >= _RECENT:
-            break
+    queues, hidden_queued = await visible_status(await svc.queue.status(), may_see)
     view = build_home(
         to_history_entries(recent),
-        to_status_input(await svc.queue.status()),
+        queues,
         user_id,
         max_targets=svc.settings.max_targets,
+        hidden_recent=hidden,
+        hidden_queued=hidden_queued,
     )
     await svc.slack.views_publish(user_id=user_id, view=view)

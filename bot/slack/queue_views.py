@@ -1,11 +1,13 @@
-"""Maps the queue's records onto the plain input models of the cards (one place for the translation)."""
+"""Maps the queue's records onto the plain input models of the cards (one place for the translation), and
+scopes them to what the reader may see: the same access decision that lets them start a check."""
 
 from __future__ import annotations
 
+from bot.azure.resolve import MaySee
 from bot.cards.status_card import QueuedJob, RunningJob, SubscriptionQueue
 from bot.models import Report
 from bot.queue import JobRecord
-from bot.queue.status import QueueSnapshot
+from bot.queue.status import QueueSnapshot, SubscriptionStatus
 
 
 def _label(job: JobRecord) -> str:
@@ -16,9 +18,25 @@ def _who(job: JobRecord) -> list[str]:
     return list(dict.fromkeys(r.user_id for r in job.requesters))
 
 
-def to_status_input(snapshot: QueueSnapshot) -> list[SubscriptionQueue]:
-    out = []
+async def visible_status(snapshot: QueueSnapshot, may_see: MaySee) -> tuple[list[SubscriptionQueue], int]:
+    """The queues as the reader may see them, and how many jobs were left out.
+
+    A job is shown when the reader may check its target; a subscription only with at least one job shown
+    (its id is then no secret). Shown jobs keep their real positions: a gap says others wait too."""
+    shown: list[SubscriptionStatus] = []
+    hidden = 0
     for sub in snapshot.subscriptions:
+        running = sub.running if sub.running and await may_see(sub.running.job.target) else None
+        queued = [q for q in sub.queued if await may_see(q.job.target)]
+        hidden += (sub.running is not None) - (running is not None) + len(sub.queued) - len(queued)
+        if running is not None or queued:
+            shown.append(sub.model_copy(update={"running": running, "queued": queued}))
+    return to_status_input(shown), hidden
+
+
+def to_status_input(subscriptions: list[SubscriptionStatus]) -> list[SubscriptionQueue]:
+    out = []
+    for sub in subscriptions:
         running = None
         if sub.running is not None:
             job = sub.running.job
