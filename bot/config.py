@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         default=120.0, gt=0, le=3600, validation_alias="VPNCHECK_AFTER_ACK_TIMEOUT"
     )
     max_targets: int = Field(default=5, ge=1, le=20, validation_alias="VPNCHECK_MAX_TARGETS")
+    # Caps on the queue (0: none), checked atomically when a request is queued; each refusal names its cap.
+    max_queued_per_subscription: int = Field(
+        default=20, ge=0, validation_alias="VPNCHECK_MAX_QUEUED_PER_SUBSCRIPTION"
+    )
+    max_waiting_per_user: int = Field(default=10, ge=0, validation_alias="VPNCHECK_MAX_WAITING_PER_USER")
+    max_requesters_per_job: int = Field(default=50, ge=0, validation_alias="VPNCHECK_MAX_REQUESTERS_PER_JOB")
     lease_ttl: float = Field(default=30.0, gt=0, validation_alias="VPNCHECK_LEASE_TTL")
     fresh_window: float = Field(default=120.0, ge=0, validation_alias="VPNCHECK_FRESH_WINDOW")
     retention_days: float = Field(default=30.0, gt=0, validation_alias="VPNCHECK_RETENTION_DAYS")

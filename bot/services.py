@@ -15,7 +15,7 @@ from bot.azure.engine import CheckEngine
 from bot.azure.resolve import MaySee
 from bot.config import Settings
 from bot.models import Requester, Scoped
-from bot.queue import JobQueue
+from bot.queue import JobQueue, QueueLimits
 from bot.queue.connection import connect
 from bot.slack.rate_budget import RateBudget
 from bot.slack.web import make_web_client
@@ -62,6 +62,11 @@ class Services:
                 lease_ttl=settings.lease_ttl,
                 fresh_window=settings.fresh_window,
                 retention=settings.retention_seconds,
+                limits=QueueLimits(
+                    per_subscription=settings.max_queued_per_subscription,
+                    per_user=settings.max_waiting_per_user,
+                    requesters_per_job=settings.max_requesters_per_job,
+                ),
             ),
             engine=CheckEngine.from_settings(settings),
             policy=policy,

@@ -30,6 +30,8 @@ from bot.queue.records import (
     LeaseLost,
     LostJob,
     Outcome,
+    QueueLimited,
+    QueueLimits,
     Repair,
     Submission,
     Waiting,
@@ -75,8 +77,10 @@ class JobQueue:
         retention: float = 30 * 86400,
         clock: Callable[[], float] = time.time,
         delivery_visibility: float | None = None,
+        limits: QueueLimits | None = None,
     ) -> None:
         self.redis = redis
+        self.limits = limits or QueueLimits()
         # Reads are MULTI pipelines on a single Redis (one consistent snapshot). redis-py 8.1's cluster MULTI
         # pipeline fails on SMEMBERS (its reply callback refuses the routing `keys` argument), so on a
         # cluster they are plain pipelines: a read may then straddle a write, which only shows a status
@@ -118,6 +122,8 @@ class JobQueue:
     ) -> Submission:
         """Queue a check, join the one queued or running, or (allow_fresh) reuse a result in the fresh window.
 
+        Raises QueueLimited when one of `limits` refuses it (an answer from the fresh window never does).
+
         A Re-run button passes allow_fresh=False: the user asked for a new operation, not the last answer.
         """
         now = self.clock()
@@ -133,7 +139,13 @@ class JobQueue:
             _f(now),
             _f(self.fresh_window if allow_fresh else 0),
             _f(self.retention),
+            requester.user_id,
+            self.limits.per_subscription,
+            self.limits.per_user,
+            self.limits.requesters_per_job,
         )
+        if _s(res[0]) == "limited":
+            raise QueueLimited(_s(res[1]), int(res[2]))  # type: ignore[arg-type]
         outcome: Outcome = _s(res[0])  # type: ignore[assignment]
         job_id = _s(res[1])
         if outcome == "fresh":

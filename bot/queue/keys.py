@@ -132,6 +132,10 @@ class Keys:
         """Requests counted in the current window of one request-rate limit (`user:U…`, `channel:C…`)."""
         return f"{self.tag}:limit:{scope}"
 
+    def user(self, user_id: str) -> str:
+        """The jobs a person waits for (set of job ids, pruned as SUBMIT reads it): the per-person cap."""
+        return f"{self.tag}:user:{user_id}"
+
     def parent(self, channel_id: str, parent_ts: str) -> str:
         """A parent message's last edit (rank queued < running < done, sequence, body): edits move forward."""
         return f"{self.tag}:parent-edit:{channel_id}:{parent_ts}"

@@ -67,6 +67,28 @@ def pending_of(requesters: Iterable[Requester], delivered: Iterable[str]) -> lis
     return out
 
 
+@dataclass(frozen=True)
+class QueueLimits:
+    """Caps checked atomically when a request is submitted (0: no cap): queued jobs per subscription, jobs
+    one person waits for at once, and requesters merged into one job."""
+
+    per_subscription: int = 0
+    per_user: int = 0
+    requesters_per_job: int = 0
+
+
+LimitName = Literal["subscription", "user", "requesters"]
+
+
+class QueueLimited(Exception):
+    """A cap refused the request; `limit` is the cap's value, `which` names it."""
+
+    def __init__(self, which: LimitName, limit: int) -> None:
+        super().__init__(f"{which} cap of {limit} reached")
+        self.which = which
+        self.limit = limit
+
+
 class Submission(BaseModel):
     job_id: str
     outcome: Outcome

@@ -76,9 +76,12 @@ end
 """
 
 # ARGV: P, target_key, subscription, new_job_id, target_json, query, requester_json, thread_key, now,
-#       fresh_window, retention_seconds. Returns {outcome, job_id, state}. A new job's keys expire after
-#       the retention from the start (FINISH sets it again from the end): a job that never finishes (its
-#       queue lost by Redis) is not kept for ever; CLAIM skips a queued job whose data is gone.
+#       fresh_window, retention_seconds, user_id, max queued per subscription, max jobs a user waits for,
+#       max requesters of one job (0: no limit). Returns {outcome, job_id, state}, or {'limited', which,
+#       limit} when a cap refuses the request (checked here, so concurrent submits cannot pass it together).
+#       A new job's keys expire after the retention from the start (FINISH sets it again from the end): a
+#       job that never finishes (its queue lost by Redis) is not kept for ever; CLAIM skips a queued job
+#       whose data is gone.
 SUBMIT = (
     _PRELUDE
     + """
@@ -86,6 +89,8 @@ local tkey, sub, jid = ARGV[2], ARGV[3], ARGV[4]
 local req_json, thread = ARGV[7], ARGV[8]
 local now, fresh = tonumber(ARGV[9]), tonumber(ARGV[10])
 local retention_ms = math.floor(tonumber(ARGV[11]) * 1000)
+local user = ARGV[12]
+local max_sub, max_user, max_req = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
 local function attach(id)
   if redis.call('SADD', K('job', id, 'threads'), thread) == 1 then
     redis.call('RPUSH', K('job', id, 'req'), req_json)
@@ -95,11 +100,37 @@ local function attach(id)
   end
   return false
 end
+local function waiting(state) return state == 'queued' or state == 'running' or state == 'reporting' end
+-- The jobs `user` waits for: a set pruned of ended jobs as it is read, kept no longer than the retention.
+local function user_waits()
+  local n = 0
+  for _, id in ipairs(redis.call('SMEMBERS', K('user', user))) do
+    if waiting(redis.call('HGET', K('job', id), 'state')) then n = n + 1
+    else redis.call('SREM', K('user', user), id) end
+  end
+  return n
+end
+local function note_user(id)
+  if user == '' then return end
+  redis.call('SADD', K('user', user), id)
+  if retention_ms > 0 then redis.call('PEXPIRE', K('user', user), retention_ms) end
+end
+local function user_full(id)
+  if user == '' or max_user <= 0 then return false end
+  return redis.call('SISMEMBER', K('user', user), id) == 0 and user_waits() >= max_user
+end
 local active = redis.call('HGET', K('active'), tkey)
 if active then
   local state = redis.call('HGET', K('job', active), 'state')
-  if state == 'queued' or state == 'running' or state == 'reporting' then
+  if waiting(state) then
+    if redis.call('SISMEMBER', K('job', active, 'threads'), thread) == 0 then
+      if max_req > 0 and redis.call('LLEN', K('job', active, 'req')) >= max_req then
+        return {'limited', 'requesters', max_req}
+      end
+      if user_full(active) then return {'limited', 'user', max_user} end
+    end
     attach(active)
+    note_user(active)
     return {'merged', active, state}
   end
 end
@@ -116,11 +147,16 @@ if last and fresh > 0 then
     return {'fresh', last, 'done'}
   end
 end
+if max_sub > 0 and redis.call('LLEN', K('q', sub)) >= max_sub then
+  return {'limited', 'subscription', max_sub}
+end
+if user_full(jid) then return {'limited', 'user', max_user} end
 local jk = K('job', jid)
 redis.call('HSET', jk, 'id', jid, 'target', ARGV[5], 'target_key', tkey, 'sub', sub, 'query', ARGV[6],
   'state', 'queued', 'created_at', ARGV[9], 'attempts', 0, 'operation', '{}', 'fence', '', 'owner', '')
 if retention_ms > 0 then redis.call('PEXPIRE', jk, retention_ms) end
 attach(jid)
+note_user(jid)
 redis.call('HSET', K('active'), tkey, jid)
 enqueue(sub, jid, false)
 redis.call('SADD', K('subs'), sub)

@@ -16,11 +16,11 @@ from bot.access.audit import AuditEvent
 from bot.models import Report, Requester, Target
 from bot.ops import metrics
 from bot.ops.logging import get_logger
-from bot.queue import Submission
+from bot.queue import QueueLimited, Submission
 from bot.services import Services
 from bot.slack.channel_errors import explain_refusal
 from bot.slack.first_look import start_first_look
-from bot.slack.limits import over_limit
+from bot.slack.limits import over_limit, queue_cap_refusal
 from bot.slack.parent_message import edit_parent, fail_parent, post_parent, target_label
 from bot.slack.web import is_permanent
 
@@ -80,6 +80,13 @@ async def enqueue(svc: Services, requester: Requester, target: Target, query: st
             return IntakeResult(text=f"🚫 I cannot post in this channel. {explain_refusal(code)}")
     try:
         sub = await svc.queue.submit(target, requester, query, allow_fresh=requester.source != "rerun")
+    except QueueLimited as exc:
+        msg = queue_cap_refusal(exc, target)
+        await fail_parent(svc, requester, msg)
+        await svc.audit.record(
+            AuditEvent.of(requester, "check", "limited", target=target.id, detail=str(exc))
+        )
+        return IntakeResult(text=msg)
     except Exception as exc:
         log.error("enqueue_failed", target=target.id, error=str(exc))
         msg = f"💥 Could not queue the check for *{label}*: the job store is unreachable. Please try again."

@@ -37,6 +37,25 @@ async def test_per_person_and_per_channel_rates_are_enforced_with_a_retry_time(
         await stop_bot(bot)
 
 
+async def test_a_queue_cap_is_answered_privately_and_the_parent_says_so(
+    sandbox: Sandbox, env_scope: pytest.MonkeyPatch
+) -> None:
+    """One check waiting per person (no worker: it stays queued); the second is refused with the cap's name,
+    the parent already posted for it says it was not queued, and nothing reaches Azure."""
+    bot = await start_bot(sandbox, env_scope, VPNCHECK_MAX_WAITING_PER_USER="1", worker=False)
+    try:
+        await bot.slack.slash_command(bot.bot_url, text="cn-healthy", user_id="U0BUSY", channel_id="C0CAP")
+        await told(bot, "U0BUSY", "*cn-healthy (rg")  # the answer after queueing, not the ack
+        await bot.slack.slash_command(bot.bot_url, text="gw-dev-weu", user_id="U0BUSY", channel_id="C0CAP")
+        said = await told(bot, "U0BUSY", "Not queued: you already wait for 1 check,")
+        assert "VPNCHECK_MAX_WAITING_PER_USER" in said
+        parents = [m.text for m in bot.sandbox.slack.state.messages("C0CAP") if not m.is_reply]
+        assert sum("Not queued" in p for p in parents) == 1
+        assert bot.sandbox.arm.troubleshoot_posts("gw-dev-weu") == []
+    finally:
+        await stop_bot(bot)
+
+
 async def test_after_ack_work_gives_its_slot_back_after_the_timeout() -> None:
     """Work that never finishes (an ARM call hanging) holds a slot only VPNCHECK_AFTER_ACK_TIMEOUT seconds."""
     svc = SimpleNamespace(after_ack=asyncio.Semaphore(1), settings=SimpleNamespace(after_ack_timeout=0.2))
