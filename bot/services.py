@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.models import Requester, Scoped
 from bot.queue import JobQueue, QueueLimits
 from bot.queue.connection import connect
+from bot.slack.people import UserNames
 from bot.slack.rate_budget import RateBudget
 from bot.slack.web import make_web_client
 
@@ -43,6 +44,7 @@ class Services:
     groups: UserGroupCache
     audit: AuditLog
     slack: AsyncWebClient
+    names: UserNames
     after_ack: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(AFTER_ACK_SLOTS))
 
     @classmethod
@@ -73,6 +75,7 @@ class Services:
             groups=UserGroupCache(slack, usergroups=policy.usergroups),
             audit=AuditLog(redis),
             slack=slack,
+            names=UserNames(slack),
         )
 
     def use_policy(self, policy: Policy) -> None:

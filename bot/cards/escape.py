@@ -9,6 +9,7 @@ Bare `@channel`/`@here` words are also broken with a word joiner in case a messa
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _SPECIAL = re.compile(r"[&<>]")
@@ -72,8 +73,20 @@ def mention(user_id: str) -> str:
     return f"<@{user_id}>" if is_user_id(user_id) else code(user_id)
 
 
-def mentions(user_ids: list[str], *, limit: int = 10) -> str:
+def person(user_id: str, names: Mapping[str, str], *, ping: bool = False) -> str:
+    """Someone named without a notification (the name Slack shows for them; their id as code when unknown),
+    or mentioned when `ping`: only the person a message answers is pinged."""
+    if ping:
+        return mention(user_id)
+    name = names.get(user_id)
+    return escape_mrkdwn(strip_controls(name, keep_newlines=False)) if name else code(user_id)
+
+
+def people(
+    user_ids: list[str], names: Mapping[str, str], *, ping: Collection[str] = (), limit: int = 10
+) -> str:
+    """A list of people, named (not pinged) but for those in `ping`; past `limit`, "and N more"."""
     unique = list(dict.fromkeys(user_ids))
-    shown = ", ".join(mention(u) for u in unique[:limit])
+    shown = ", ".join(person(u, names, ping=u in ping) for u in unique[:limit])
     rest = len(unique) - limit
     return f"{shown} and {rest} more" if rest > 0 else shown

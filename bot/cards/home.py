@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from bot.cards.blocks import Block, context, divider, header, section
@@ -25,6 +26,7 @@ def build_home(
     max_targets: int,
     hidden_recent: int = 0,
     hidden_queued: int = 0,
+    names: Mapping[str, str] | None = None,
     now: float | None = None,
 ) -> dict[str, Any]:
     """A `views.publish` view; `recent` newest first, both it and `status` already scoped to the reader
@@ -50,6 +52,8 @@ def build_home(
         blocks.append(context([hidden_note(hidden_recent)]))
     how_to = [divider(), header("How to use"), section("\n".join(usage_lines(max_targets)))]
     blocks += [divider(), header("Queues")]
-    blocks += status_blocks(status, now, MAX_BLOCKS_VIEW - len(blocks) - len(how_to), hidden=hidden_queued)
+    blocks += status_blocks(
+        status, now, MAX_BLOCKS_VIEW - len(blocks) - len(how_to), hidden=hidden_queued, names=names
+    )
     blocks += how_to
     return {"type": "home", "blocks": blocks}

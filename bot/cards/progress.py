@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import get_args
 
 from bot.cards.blocks import Block, actions, button, context, section
 from bot.cards.durations import format_duration, format_estimate
-from bot.cards.escape import escape_mrkdwn, mention, mentions
+from bot.cards.escape import escape_mrkdwn, mention, people
 from bot.cards.limits import MAX_FALLBACK_TEXT, truncate_mrkdwn
 from bot.cards.report_card import RERUN_ACTION
 from bot.cards.verdicts import VERDICT_EMOJI, VERDICT_LABEL
@@ -55,8 +56,12 @@ def build_parent(
     elapsed: float | None = None,
     verdict: Verdict | None = None,
     extra_requesters: list[str] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> tuple[str, list[Block]]:
-    """`state` is one of "queued", "running", "done", "lost"; `position` counts from 1 (next to run)."""
+    """`state` is one of "queued", "running", "done", "lost"; `position` counts from 1 (next to run).
+
+    The requester is mentioned (the message answers them); others who joined are named from `names`,
+    never pinged: they asked in their own threads."""
     if state not in get_args(ParentState):
         raise ValueError(f"unknown parent message state {state!r}")
     line = (
@@ -66,7 +71,7 @@ def build_parent(
     blocks = [section(line)]
     others = [u for u in dict.fromkeys(extra_requesters or []) if u != requested_by]
     if others:
-        blocks.append(context([f"Also asked by {mentions(others)}"]))
+        blocks.append(context([f"Also asked by {people(others, names or {})}"]))
     return truncate_mrkdwn(line, MAX_FALLBACK_TEXT), blocks
 
 

@@ -11,14 +11,14 @@ to put the full detail into the thread as a file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from bot.cards.blocks import Block, actions, button, context, divider, header, section
 from bot.cards.durations import format_duration, format_time
-from bot.cards.escape import code, code_block, escape_mrkdwn, mentions
+from bot.cards.escape import code, code_block, escape_mrkdwn, people
 from bot.cards.first_look_card import fold_blocks, merged_findings
 from bot.cards.limits import (
     CARD_TEXT_BUDGET,
@@ -103,6 +103,8 @@ def _plural(n: int, word: str) -> str:
 def _context_lines(
     report: Report,
     requested_by: list[str],
+    names: Mapping[str, str],
+    asker: str | None,
     queue_wait: float | None,
     run_time: float | None,
     reused: bool,
@@ -119,7 +121,7 @@ def _context_lines(
     else:
         lines.append(f"Asked for {code(report.query)}")
     if requested_by:
-        lines.append(f"Asked by {mentions(requested_by)}")
+        lines.append(f"Asked by {people(requested_by, names, ping={asker} if asker else ())}")
     timing = []
     if queue_wait is not None:
         timing.append(f"waited {format_duration(queue_wait)}")
@@ -279,6 +281,8 @@ def layout_report_card(
     queue_wait: float | None,
     run_time: float | None,
     reused: bool,
+    names: Mapping[str, str] | None = None,
+    asker: str | None = None,
     portal_base: str = "https://portal.azure.com",
     job_id: str,
     rerun_value: str,
@@ -290,8 +294,11 @@ def layout_report_card(
     """The message for one finished check at the richest level that fits `text_budget` (total block text,
     see `_LEVELS`). `now` is only used to say how old a reused result is; `trend` (bot/cards/trend.py) is
     shown under the summary. `first_look` (the live signals posted earlier in the thread) is folded in: one
-    headline over both, and log findings it already covers are not repeated."""
-    context_lines = _context_lines(report, requested_by, queue_wait, run_time, reused, now)
+    headline over both, and log findings it already covers are not repeated. `asker`, the person whose
+    thread the card goes to, is mentioned; everyone else in `requested_by` is named from `names`."""
+    context_lines = _context_lines(
+        report, requested_by, names or {}, asker, queue_wait, run_time, reused, now
+    )
     footer_buttons = _footer_buttons(report, portal_base, job_id, rerun_value)
     blocks: list[Block] = []
     for n, level in enumerate(_LEVELS):

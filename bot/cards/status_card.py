@@ -6,12 +6,13 @@ The input models are deliberately plain: the queue's own snapshot is mapped onto
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
 from bot.cards.blocks import Block, context, header, section
 from bot.cards.durations import format_duration, format_estimate
-from bot.cards.escape import code, escape_mrkdwn, mentions
+from bot.cards.escape import code, escape_mrkdwn, people
 from bot.cards.limits import MAX_BLOCKS_MESSAGE
 
 _MAX_QUEUED_SHOWN = 10
@@ -41,21 +42,22 @@ class SubscriptionQueue(BaseModel):
     median_duration: float | None = None  # of recent checks in this subscription; None until there are some
 
 
-def _job_line(job: QueuedJob | RunningJob) -> str:
-    who = f" — {mentions(job.requested_by, limit=3)}" if job.requested_by else ""
+def _job_line(job: QueuedJob | RunningJob, names: Mapping[str, str]) -> str:
+    """Who asked is named, never pinged: reading the queue must not notify everyone in it."""
+    who = f" — {people(job.requested_by, names, limit=3)}" if job.requested_by else ""
     return f"*{escape_mrkdwn(job.target_label)}*{who}"
 
 
-def subscription_section(queue: SubscriptionQueue, now: float) -> Block:
+def subscription_section(queue: SubscriptionQueue, now: float, names: Mapping[str, str]) -> Block:
     lines = [f"*Subscription* {code(queue.subscription_id)}"]
     if queue.running is not None:
         ran = format_duration(now - queue.running.started_at)
-        lines.append(f"🔄 {_job_line(queue.running)} · running for {ran}")
+        lines.append(f"🔄 {_job_line(queue.running, names)} · running for {ran}")
     else:
         lines.append("💤 nothing running")
     for job in queue.queued[:_MAX_QUEUED_SHOWN]:
         waited = format_duration(now - job.enqueued_at)
-        line = f"⏳ {job.position}. {_job_line(job)} · waiting {waited}"
+        line = f"⏳ {job.position}. {_job_line(job, names)} · waiting {waited}"
         if job.estimated_wait is not None:
             line += f", starts in {format_estimate(job.estimated_wait)}"
         lines.append(line)
@@ -73,7 +75,12 @@ def hidden_note(count: int, what: str = "check") -> str:
 
 
 def status_blocks(
-    queues: list[SubscriptionQueue], now: float, max_blocks: int, *, hidden: int = 0
+    queues: list[SubscriptionQueue],
+    now: float,
+    max_blocks: int,
+    *,
+    hidden: int = 0,
+    names: Mapping[str, str] | None = None,
 ) -> list[Block]:
     """One section per busy subscription, within `max_blocks` (the last one a note when some are left out);
     `hidden`: jobs left out because the reader may not see them (a line says how many)."""
@@ -90,13 +97,17 @@ def status_blocks(
         ]
     room = max_blocks - len(note)
     if len(busy) <= room:
-        return [*(subscription_section(q, now) for q in busy), *note]
-    shown = [subscription_section(q, now) for q in busy[: room - 1]]
+        return [*(subscription_section(q, now, names or {}) for q in busy), *note]
+    shown = [subscription_section(q, now, names or {}) for q in busy[: room - 1]]
     return [*shown, context([f"… {len(busy) - len(shown)} more subscriptions busy"]), *note]
 
 
 def build_status_card(
-    queues: list[SubscriptionQueue], *, hidden: int = 0, now: float | None = None
+    queues: list[SubscriptionQueue],
+    *,
+    hidden: int = 0,
+    names: Mapping[str, str] | None = None,
+    now: float | None = None,
 ) -> tuple[str, list[Block]]:
     """`hidden`: jobs the reader may not see (counted only); `now` (unix seconds) defaults to the current
     time; pass it for reproducible cards."""
@@ -107,5 +118,5 @@ def build_status_card(
     if hidden:
         text += f" (and {hidden} you can't see)"
     blocks = [header("VPN check queue"), context([text])]
-    blocks += status_blocks(queues, now, MAX_BLOCKS_MESSAGE - len(blocks), hidden=hidden)
+    blocks += status_blocks(queues, now, MAX_BLOCKS_MESSAGE - len(blocks), hidden=hidden, names=names)
     return text, blocks

@@ -22,7 +22,7 @@ from bot.ops.logging import get_logger
 from bot.services import Services
 from bot.slack.commands import Check, Command, Help, History, Invalid, Status
 from bot.slack.intake import submit_check
-from bot.slack.queue_views import to_history_entries, visible_status
+from bot.slack.queue_views import requesters, to_history_entries, visible_status
 
 Reply = dict[str, Any]  # keyword arguments for respond() / chat.postMessage: text and blocks
 # Reply key: only the requester may see it (refusals and errors). A mention answers these with
@@ -90,7 +90,7 @@ async def run_command(svc: Services, cmd: Command, requester: Requester) -> list
     if isinstance(cmd, Status):
         await svc.audit.record(AuditEvent.of(requester, "status", "ok"))
         queues, hidden = await visible_status(await svc.queue.status(), svc.may_see(requester))
-        text, blocks = build_status_card(queues, hidden=hidden)
+        text, blocks = build_status_card(queues, hidden=hidden, names=await svc.names.of(requesters(queues)))
         return [{"text": text, "blocks": blocks}]
     if isinstance(cmd, History):
         resolved = await svc.engine.resolve(cmd.target, svc.may_see(requester))

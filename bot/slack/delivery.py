@@ -174,9 +174,12 @@ class SlackJobHandler:
         run_time = (
             (report.finished_at - report.started_at) if report.finished_at and report.started_at else None
         )
+        requested_by = sorted({r.user_id for r in job.requesters})
         card = layout_report_card(
             report,
-            requested_by=sorted({r.user_id for r in job.requesters}),
+            requested_by=requested_by,
+            names=await self.svc.names.of(u for u in requested_by if u != requester.user_id),
+            asker=requester.user_id,
             queue_wait=queue_wait,
             run_time=run_time,
             reused=reused,

@@ -6,7 +6,7 @@ from bot.cards.home import build_home
 from bot.models import Requester
 from bot.queue import JobRecord
 from bot.services import Services
-from bot.slack.queue_views import to_history_entries, visible_status
+from bot.slack.queue_views import requesters, to_history_entries, visible_status
 
 _RECENT = 10
 
@@ -36,5 +36,6 @@ async def publish_home(svc: Services, user_id: str) -> None:
         max_targets=svc.settings.max_targets,
         hidden_recent=hidden,
         hidden_queued=hidden_queued,
+        names=await svc.names.of(requesters(queues)),
     )
     await svc.slack.views_publish(user_id=user_id, view=view)

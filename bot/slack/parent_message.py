@@ -192,6 +192,7 @@ async def edit_parent(
         elapsed=elapsed,
         verdict=verdict,
         extra_requesters=extra_requesters,
+        names=await svc.names.of(extra_requesters or []),
     )
     try:
         with prepaid() if progress else contextlib.nullcontext():

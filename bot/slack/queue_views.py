@@ -69,6 +69,12 @@ def to_status_input(subscriptions: list[SubscriptionStatus]) -> list[Subscriptio
     return out
 
 
+def requesters(queues: list[SubscriptionQueue]) -> list[str]:
+    """Everyone the status lines name (to look their names up once)."""
+    jobs = [j for q in queues for j in ([q.running] if q.running else []) + list(q.queued)]
+    return list(dict.fromkeys(u for j in jobs for u in j.requested_by))
+
+
 def to_history_entries(records: list[JobRecord]) -> list[Report]:
     """Finished reports, newest first (queued or running jobs have none yet)."""
     return [r.report for r in records if r.report is not None]

@@ -37,9 +37,11 @@ def test_parent_queued_running_done() -> None:
         elapsed=151,
         verdict=Verdict.HEALTHY,
         extra_requesters=["U0BOB0002", "U0ALICE01", "U0BOB0002"],
+        names={"U0BOB0002": "Bob"},
     )
     assert text.endswith("✅ Healthy · 2m 31s — details in thread")
-    assert all_text(blocks).count("<@U0BOB0002>") == 1
+    # the requester is answered (mentioned); who joined from elsewhere is named once, never pinged
+    assert all_text(blocks).count("Also asked by Bob") == 1 and "<@U0BOB0002>" not in all_text(blocks)
     assert_valid_message(text, blocks, allowed_users={"U0ALICE01", "U0BOB0002"})
 
 
@@ -77,11 +79,13 @@ def queue() -> SubscriptionQueue:
 
 def test_status_card_lists_running_and_queued_per_subscription() -> None:
     idle = SubscriptionQueue(subscription_id="22222222-2222-2222-2222-222222222222")
-    text, blocks = build_status_card([queue(), idle], now=NOW)
+    text, blocks = build_status_card([queue(), idle], names={"U0ALICE01": "Alice"}, now=NOW)
     assert text == "VPN checks: 1 running, 12 queued"
     body = all_text(blocks)
-    assert "🔄 *gw-prod-weu* — <@U0ALICE01> · running for 1m 20s" in body
-    assert "⏳ 1. *cn-0* — <@U0BOB0002> · waiting 30s, starts in about 2 min" in body
+    # reading the queue pings nobody: people are named (their id as code where Slack gave no name)
+    assert "🔄 *gw-prod-weu* — Alice · running for 1m 20s" in body
+    assert "⏳ 1. *cn-0* — `U0BOB0002` · waiting 30s, starts in about 2 min" in body
+    assert "<@" not in body
     assert "… 2 more queued" in body
     assert "22222222" not in body  # idle subscriptions are not listed
     assert_valid_message(text, blocks, allowed_users={"U0ALICE01", "U0BOB0002"})
@@ -93,8 +97,8 @@ def test_status_card_shows_the_queues_own_positions_and_estimates() -> None:
     q.queued[1] = q.queued[1].model_copy(update={"estimated_wait": 3600.0})
     q.queued[2] = q.queued[2].model_copy(update={"estimated_wait": None})
     body = all_text(build_status_card([q], now=NOW)[1])
-    assert "⏳ 2. *cn-1* — <@U0BOB0002> · waiting 30s, starts in about 60 min" in body
-    assert "⏳ 3. *cn-2* — <@U0BOB0002> · waiting 30s\n" in body
+    assert "⏳ 2. *cn-1* — `U0BOB0002` · waiting 30s, starts in about 60 min" in body
+    assert "⏳ 3. *cn-2* — `U0BOB0002` · waiting 30s\n" in body
 
 
 def test_status_card_empty_and_huge() -> None:

@@ -13,6 +13,7 @@ from tests.cards.slack_rules import all_text, assert_valid_message, buttons
 def card(r: Report, **kw: Any) -> tuple[str, list[dict[str, Any]]]:
     args: dict[str, Any] = {
         "requested_by": ["U0ALICE01"],
+        "asker": "U0ALICE01",
         "queue_wait": 12.0,
         "run_time": 151.0,
         "reused": False,
@@ -52,6 +53,19 @@ def test_unknown_code_is_shown_verbatim() -> None:
     assert blocks[0]["text"]["text"] == "❓ gw-prod-weu — Degraded"
     assert "`Degraded`" in all_text(blocks)
     assert "Degraded" in text
+
+
+def test_only_the_asker_is_pinged_the_others_are_named() -> None:
+    """A merged job's card lists everyone waiting; each thread's card pings only its own asker (old main:
+    `<@…>` for everyone, so people who asked in another channel were pinged here too)."""
+    _, blocks = card(
+        report(Verdict.HEALTHY),
+        requested_by=["U0ALICE01", "U0BOB0002", "U0CAROL03"],
+        names={"U0BOB0002": "Bob *B*", "U0CAROL99": "<!channel>"},
+    )
+    body = all_text(blocks)
+    assert "Asked by <@U0ALICE01>, Bob *B*, `U0CAROL03`" in body
+    assert "<@U0BOB0002>" not in body and "<@U0CAROL03>" not in body
 
 
 def test_unhealthy_card_has_context_fault_finding_and_buttons() -> None:

@@ -56,6 +56,7 @@ def test_scopes_are_exactly_those_the_bot_needs() -> None:
             "channels:history",  # conversations.replies: no duplicate card after a crash
             "channels:join",  # conversations.join: /vpncheck in a public channel the bot was not invited to
             "groups:history",
+            "users:read",  # users.info: name people in cards and status without pinging them
         ]
     )
 

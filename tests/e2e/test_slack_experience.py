@@ -178,7 +178,7 @@ async def test_status_history_and_app_home(sandbox: Sandbox, env_scope: pytest.M
 
         await command(bot, "status")
         status = await told(bot, USER, "VPN check queue", "gw-never-finishes")
-        assert "U0ONCALL02" in status  # who asked
+        assert "u0oncall02" in status and "<@U0ONCALL02>" not in status  # who asked: named, not pinged
         assert "running" in status
 
         await command(bot, "history cn-healthy")

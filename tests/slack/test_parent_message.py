@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 
 from bot.models import Requester, Target, TargetKind, Verdict
 from bot.slack.parent_message import edit_parent
+from bot.slack.people import UserNames
 from bot.slack.web import make_web_client
 from sandbox.slack_api import SlackEmulator
 
@@ -45,7 +46,9 @@ class HeldUpdates:
 
 
 def _svc(redis: aioredis.Redis, slack: Any) -> Any:
-    return SimpleNamespace(redis=redis, slack=slack, settings=SimpleNamespace(operation_timeout=600.0))
+    return SimpleNamespace(
+        redis=redis, slack=slack, settings=SimpleNamespace(operation_timeout=600.0), names=UserNames(slack)
+    )
 
 
 async def test_a_late_running_edit_does_not_overwrite_the_verdict(redis_client: aioredis.Redis) -> None:
