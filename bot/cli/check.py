@@ -3,23 +3,34 @@
 The report goes to stdout (readable text, or the Report model as JSON with `--json`); progress goes to stderr,
 redrawn in place on a terminal and as plain timestamped lines otherwise (logs, CI), so pipes stay clean.
 
+Azure runs one troubleshoot per subscription at a time, so the terminal follows the queue's rule: it takes
+the subscription's slot in Redis as a worker does (waiting, and saying for whom, while the bot or another
+terminal holds it), keeps it renewed while Azure runs, and gives it back at the end or on Ctrl-C. If the
+process dies, the slot's lease expires as a worker's would. `--no-queue` skips this (no Redis needed).
+
 Exit codes: 0 healthy; 1 Azure found a problem (unhealthy, warning, or an unknown code);
-2 no verdict (the target was rejected, the check failed or timed out).
+2 no verdict (the target was rejected, the check failed or timed out, or Redis was unreachable).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, TextIO
 
+from redis.exceptions import RedisError
+
 from bot.azure.engine import CheckEngine
 from bot.cards.durations import format_duration
 from bot.cards.report_text import render_text
-from bot.models import Report, Verdict
+from bot.models import Report, Target, Verdict
+from bot.queue import Claim, JobQueue, LeaseLost, SlotBusy
+from bot.queue.connection import connect
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -116,16 +127,98 @@ async def _no_checkpoint(_: dict[str, str]) -> None:
     """The terminal run keeps no checkpoint: interrupted, it is simply run again later."""
 
 
+SLOT_POLL_SECONDS = 2.0  # how often a waiting terminal looks at the slot again (nothing notifies it)
+INTERRUPTED_HOLD_SECONDS = 300.0  # an interrupted run keeps its slot this long: Azure may still be running it
+
+
+async def describe_busy(queue: JobQueue, busy: SlotBusy, now: float) -> str:
+    """What the terminal waits for, in words: whose check holds the subscription, and since when."""
+    if busy.reason == "epoch":
+        left = max(0.0, (busy.since or now) - now)
+        return f"Redis restarted: the queue hands out slots again in {format_duration(left)}"
+    job = await queue.get(busy.job_id) if busy.job_id else None
+    what = f"the bot's check of {job.target.name}" if job else "a check"
+    if busy.reason == "queued":
+        return f"waiting behind {busy.queued} queued check(s) of the bot in this subscription, next: {what}"
+    if not busy.job_id:
+        what = "another terminal check"
+    held = f" for {format_duration(now - busy.since)}" if busy.since else ""
+    return f"waiting: {what} has held this subscription{held} ({busy.holder})"
+
+
+@contextlib.asynccontextmanager
+async def subscription_slot(
+    queue: JobQueue, target: Target, owner: str, progress: ProgressLine, *, poll: float = SLOT_POLL_SECONDS
+) -> AsyncIterator[Claim]:
+    """Waits for the target's subscription slot and holds it (renewed) until the block ends."""
+    said = ""
+    async with progress.running(f"Waiting for subscription {target.subscription_id}"):
+        while not isinstance(got := await queue.take_slot(target.subscription_id, owner), Claim):
+            text = await describe_busy(queue, got, time.time())
+            if text != said:
+                await progress.note(text)
+                said = text
+            await asyncio.sleep(poll)  # polling the lease: nothing tells a terminal when it is freed
+    renewer = asyncio.create_task(_keep(queue, got, progress))
+
+    async def stop_renewing() -> None:
+        renewer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewer
+
+    try:
+        yield got
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM) while Azure may still be running: the slot stays held for as long as
+        # a run usually takes, so the bot does not start one Azure would refuse; then it expires.
+        await stop_renewing()
+        with contextlib.suppress(RedisError, LeaseLost):
+            await asyncio.shield(queue.renew(got, ttl=INTERRUPTED_HOLD_SECONDS))
+        raise
+    await stop_renewing()
+    with contextlib.suppress(RedisError):  # unreachable now: the lease expires on its own
+        await asyncio.shield(queue.release_slot(got))
+
+
+async def _keep(queue: JobQueue, claim: Claim, progress: ProgressLine) -> None:
+    """Renews the slot every third of its lease; a lost slot is said (Azure's run goes on regardless)."""
+    while True:
+        await asyncio.sleep(queue.lease_ttl / 3)
+        try:
+            await queue.renew(claim)
+        except LeaseLost:
+            await progress.note(
+                "lost the subscription's slot (Redis unreachable too long?): the bot may start"
+            )
+            return
+        except RedisError as exc:
+            await progress.note(f"could not renew the subscription's slot: {exc}")
+
+
 async def check(
-    engine: CheckEngine, query: str, *, as_json: bool, out: TextIO, err: TextIO, tty: bool | None = None
+    engine: CheckEngine,
+    query: str,
+    *,
+    as_json: bool,
+    out: TextIO,
+    err: TextIO,
+    tty: bool | None = None,
+    queue: JobQueue | None = None,
+    owner: str = "",
 ) -> int:
+    """`queue`: the bot's queue, whose subscription slot the run takes (None: `--no-queue`)."""
     progress = ProgressLine(err, tty=tty)
     resolved = await engine.resolve(query)
     if isinstance(resolved, Report):
         report = resolved
     else:
+        slot = (
+            subscription_slot(queue, resolved, owner, progress)
+            if queue is not None
+            else contextlib.nullcontext()
+        )
         try:
-            async with progress.running(f"Troubleshooting {resolved.name}"):
+            async with slot, progress.running(f"Troubleshooting {resolved.name}"):
                 report = await engine.run(
                     resolved,
                     checkpoint=None,
@@ -136,7 +229,7 @@ async def check(
         except asyncio.CancelledError:
             err.write(
                 "\nInterrupted. The troubleshoot may still be running in Azure: wait about 5 minutes before "
-                "running it again (Azure runs one per subscription at a time).\n"
+                "running it again (Azure runs one per subscription at a time; the bot waits as long).\n"
             )
             raise
     out.write((render_json(report) if as_json else render_text(report)) + "\n")
@@ -144,10 +237,33 @@ async def check(
     return exit_code(report.verdict)
 
 
-async def run_check_command(argv_target: str, *, as_json: bool, settings: Settings) -> int:
+async def run_check_command(
+    argv_target: str, *, as_json: bool, settings: Settings, use_queue: bool = True
+) -> int:
     """Body of `vpncheck check`; returns the process exit code (see the module docstring)."""
+    redis = connect(settings.redis_url, cluster=settings.redis_cluster) if use_queue else None
+    queue = JobQueue(redis, lease_ttl=settings.lease_ttl) if redis is not None else None
     engine = CheckEngine.from_settings(settings)
     try:
-        return await check(engine, argv_target, as_json=as_json, out=sys.stdout, err=sys.stderr)
+        if redis is not None:
+            try:
+                await redis.ping()
+            except (RedisError, OSError) as exc:
+                sys.stderr.write(
+                    f"vpncheck check: cannot reach Redis at REDIS_URL ({exc}); the queue's rule "
+                    "(one troubleshoot per subscription) needs it. Start it, or pass --no-queue if no bot "
+                    "shares this Azure.\n"
+                )
+                return EXIT_NO_VERDICT
+        else:
+            sys.stderr.write(
+                "vpncheck check: --no-queue: a run of the bot in the same subscription would collide\n"
+            )
+        owner = f"terminal@{socket.gethostname()}:{os.getpid()}"
+        return await check(
+            engine, argv_target, as_json=as_json, out=sys.stdout, err=sys.stderr, queue=queue, owner=owner
+        )
     finally:
         await engine.aclose()
+        if redis is not None:
+            await redis.aclose()

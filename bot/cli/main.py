@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check", help="run one troubleshoot from the terminal, without Slack")
     chk.add_argument("target", help="ARM id, name, resource-group/name or alias")
     chk.add_argument("--json", action="store_true", help="print the report as JSON")
+    chk.add_argument(
+        "--no-queue",
+        action="store_true",
+        help="run without taking the subscription's slot in Redis (only where no bot shares this Azure)",
+    )
     sub.add_parser("status", help="show the queue per subscription")
     audit = sub.add_parser("audit", help="print the audit trail")
     audit.add_argument("--limit", type=int, default=50)
@@ -68,7 +73,11 @@ def _run(args: argparse.Namespace) -> int:
     if cmd == "check":
         from bot.cli.check import run_check_command
 
-        return asyncio.run(run_check_command(args.target, as_json=args.json, settings=_settings("check")))
+        return asyncio.run(
+            run_check_command(
+                args.target, as_json=args.json, settings=_settings("check"), use_queue=not args.no_queue
+            )
+        )
     if cmd == "status":
         from bot.cli.status import run_status
 

@@ -33,6 +33,7 @@ from bot.queue.records import (
     QueueLimited,
     QueueLimits,
     Repair,
+    SlotBusy,
     Submission,
     Waiting,
     Work,
@@ -105,6 +106,8 @@ class JobQueue:
                 "STORE_REPORT",
                 "FINISH",
                 "HAND_BACK",
+                "TAKE_SLOT",
+                "RELEASE_SLOT",
                 "MARK_DELIVERED",
                 "CLAIM_DELIVERIES",
                 "REPAIR",
@@ -335,11 +338,13 @@ class JobQueue:
             skipped=[_lost(m) for m in res[2]],
         )
 
-    async def renew(self, claim: Claim) -> bool:
-        """Extend the lease; True when Redis restarted or failed over and kept it (re-validated owner)."""
+    async def renew(self, claim: Claim, *, ttl: float | None = None) -> bool:
+        """Extend the lease (by `ttl` seconds, default the lease TTL); True when Redis restarted or failed
+        over and kept it (re-validated owner)."""
         now = self.clock()
+        until = now + (self.lease_ttl if ttl is None else ttl)
         res = await self._run(
-            "RENEW", claim.subscription_id, claim.fence, _f(now), _f(now + self.lease_ttl), _f(self.lease_ttl)
+            "RENEW", claim.subscription_id, claim.fence, _f(now), _f(until), _f(self.lease_ttl)
         )
         if not res:
             raise LeaseLost(claim.job_id)
@@ -455,6 +460,29 @@ class JobQueue:
         if head == "lost":
             raise LeaseLost(claim.job_id)
         return list(res) if head == "pending" else None
+
+    async def take_slot(self, subscription_id: str, owner: str) -> Claim | SlotBusy:
+        """The subscription's slot for a run outside the queue (`vpncheck check`), as a worker holds it: a
+        Claim without a job (renew it with `renew`, give it back with `release_slot`), or what holds it."""
+        now = self.clock()
+        res = await self._run(
+            "TAKE_SLOT", subscription_id, owner, _f(now), _f(now + self.lease_ttl), _f(self.lease_ttl)
+        )
+        head = _s(res[0])
+        if head == "taken":
+            return Claim(job_id="", fence=_s(res[1]), subscription_id=subscription_id, first_start=True)
+        if head == "held":
+            since = _s(res[3])
+            return SlotBusy(
+                "held", holder=_s(res[1]), job_id=_s(res[2]), since=float(since) if since else None
+            )
+        if head == "queued":
+            return SlotBusy("queued", job_id=_s(res[1]), queued=int(_s(res[2])))
+        return SlotBusy("epoch", since=float(_s(res[2])))
+
+    async def release_slot(self, claim: Claim) -> bool:
+        """Give a slot taken with `take_slot` back; False when it had been lost (expired and reaped)."""
+        return bool(await self._run("RELEASE_SLOT", claim.subscription_id, claim.fence))
 
     async def hand_back(self, claim: Claim) -> bool:
         """Graceful shutdown: give the job back (front of its queue, checkpoint kept) for another worker."""

@@ -89,6 +89,17 @@ class QueueLimited(Exception):
         self.limit = limit
 
 
+@dataclass(frozen=True)
+class SlotBusy:
+    """Why a terminal check may not take its subscription's slot yet, and what it waits for."""
+
+    reason: Literal["held", "queued", "epoch"]
+    holder: str = ""  # the lease's owner (a worker, or another terminal)
+    job_id: str = ""  # the job running, or the next queued one
+    since: float | None = None  # when the holder started (held), or when leases open again (epoch)
+    queued: int = 0  # jobs of the bot waiting in the subscription (queued)
+
+
 class Submission(BaseModel):
     job_id: str
     outcome: Outcome

@@ -64,6 +64,19 @@ local function dequeue(sub)
   if jid then redis.call('LREM', K('pending'), 1, jid) end
   return jid
 end
+-- an expired lease: its job (if it had one: a terminal check holds a lease without a job) goes back to the
+-- head of its queue to be resumed; a job whose data is gone is reported in `skipped`
+local function reap(sub, skipped)
+  local jid = redis.call('HGET', K('lease', sub), 'job')
+  release(sub)
+  if jid and jid ~= '' and redis.call('EXISTS', K('job', jid)) == 1 then
+    enqueue(sub, jid, true)
+    redis.call('HSET', K('job', jid), 'owner', '')
+  elseif jid and jid ~= '' then
+    skipped[#skipped + 1] = sub .. '|' .. jid
+  end
+  if redis.call('LLEN', K('q', sub)) > 0 then make_ready(sub, true) end
+end
 local function mark_delivered(jid, thread)
   redis.call('SADD', K('job', jid, 'delivered'), thread)
   follow_ttl(jid, 'delivered')
@@ -185,17 +198,7 @@ local ep, open_at = epoch(now, tonumber(ARGV[8]))
 if now < open_at then max_jobs = 0 end
 local skipped = {}
 local expired = redis.call('ZRANGEBYSCORE', K('leases'), '-inf', now, 'LIMIT', 0, 100)
-for _, sub in ipairs(expired) do
-  local jid = redis.call('HGET', K('lease', sub), 'job')
-  release(sub)
-  if jid and redis.call('EXISTS', K('job', jid)) == 1 then
-    enqueue(sub, jid, true)
-    redis.call('HSET', K('job', jid), 'owner', '')
-  elseif jid then
-    skipped[#skipped + 1] = sub .. '|' .. jid
-  end
-  if redis.call('LLEN', K('q', sub)) > 0 then make_ready(sub, true) end
-end
+for _, sub in ipairs(expired) do reap(sub, skipped) end
 local claims = {}
 while #claims < max_jobs do
   local popped = redis.call('ZPOPMIN', K('ready'))
@@ -325,6 +328,46 @@ end
 release(sub)
 if redis.call('LLEN', K('q', sub)) > 0 then make_ready(sub, false) else redis.call('SREM', K('subs'), sub) end
 return {'done'}
+"""
+)
+
+# ARGV: P, subscription, owner, now, expires, grace. A terminal check (`vpncheck check`) takes a
+# subscription's slot as a worker would, without a job: granted when no lease is held (an expired one is
+# reaped) and no queued job of the bot waits there (those asked first). Returns {'taken', fence, since}, or
+# {'held', owner, job_id, since} / {'queued', job_id, count} / {'epoch', '', open_at} saying what to wait for.
+TAKE_SLOT = (
+    _PRELUDE
+    + """
+local sub, owner, now, expires = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local ep, open_at = epoch(now, tonumber(ARGV[6]))
+local l = redis.call('HMGET', K('lease', sub), 'owner', 'job', 'since', 'expires')
+if l[1] then
+  if tonumber(l[4]) > now then return {'held', l[1], l[2] or '', l[3] or ''} end
+  reap(sub, {})
+end
+if now < open_at then return {'epoch', '', string.format('%.17g', open_at)} end
+if redis.call('LLEN', K('q', sub)) > 0 then
+  if not redis.call('ZSCORE', K('ready'), sub) then make_ready(sub, false) end
+  return {'queued', redis.call('LINDEX', K('q', sub), 0), tostring(redis.call('LLEN', K('q', sub)))}
+end
+local fence = ep .. '.' .. tostring(redis.call('INCR', K('fence')))
+redis.call('HSET', K('lease', sub), 'job', '', 'fence', fence, 'owner', owner, 'expires', expires,
+  'since', ARGV[4], 'epoch', ep)
+redis.call('ZADD', K('leases'), expires, sub)
+return {'taken', fence, ARGV[4]}
+"""
+)
+
+# ARGV: P, subscription, fence. The terminal check is done: its slot is freed (only by its fence), and the
+# subscription's queue, if anything waits in it, is handed to the workers.
+RELEASE_SLOT = (
+    _PRELUDE
+    + """
+local sub, fence = ARGV[2], ARGV[3]
+if redis.call('HGET', K('lease', sub), 'fence') ~= fence then return 0 end
+release(sub)
+if redis.call('LLEN', K('q', sub)) > 0 then make_ready(sub, false) end
+return 1
 """
 )
 

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from sandbox.processes import Azurite
+from sandbox.processes import Azurite, RedisServer
 from sandbox.scenarios import Catalogue
 from sandbox.tls import SandboxTLS
 from tests.azure.conftest import STORAGE_ACCOUNT_ID, azure_stack
@@ -31,13 +31,14 @@ CASES = [
 
 
 async def test_check_json_writes_only_json_to_stdout_in_every_scenario(
-    catalogue: Catalogue, tls: SandboxTLS, azurite: Azurite
+    catalogue: Catalogue, tls: SandboxTLS, azurite: Azurite, redis_server: RedisServer, redis_client: object
 ) -> None:
     async with azure_stack(catalogue, tls, azurite) as stack:
         env = {
             **os.environ,  # the identity endpoint's variables, set by azure_stack
             **tls.env(),
             "AZURE_ARM_ENDPOINT": stack.arm.url,
+            "REDIS_URL": redis_server.url,  # the queue's slot per subscription
             "AZURE_SUBSCRIPTION_IDS": ",".join(stack.subscription_ids),
             "AZURE_STORAGE_ACCOUNT_ID": STORAGE_ACCOUNT_ID,
             "AZURE_STORAGE_CONTAINER_URL": stack.container_url,
