@@ -23,7 +23,7 @@ from bot.azure.firstlook import DEFAULT_TIMEOUT as FIRST_LOOK_TIMEOUT
 from bot.azure.firstlook import FirstLookReader
 from bot.azure.logstore import LogStore
 from bot.azure.reports import failed, rejected
-from bot.azure.resolve import MaySee, TargetResolver
+from bot.azure.resolve import DEFAULT_CONTACT, MaySee, TargetResolver
 from bot.azure.results import verdict_for
 from bot.azure.troubleshoot import Completed, TroubleshootOperation, TroubleshootPolicy
 from bot.azure.watcher import WatcherDirectory, no_watcher_message, normalise_region
@@ -142,12 +142,15 @@ class CheckEngine:
             limits=self._zip_limits,
         )
 
-    async def resolve(self, query: str, may_see: MaySee | None = None) -> Target | Report:
+    async def resolve(
+        self, query: str, may_see: MaySee | None = None, *, contact: str = DEFAULT_CONTACT
+    ) -> Target | Report:
         """A supported target, or a REJECTED / FAILED report saying why (never calls troubleshoot).
 
-        `may_see`: the reader's access decision, so suggestions name only what they may check."""
+        `may_see`: the reader's access decision, so suggestions name only what they may check; `contact`:
+        whom refusals only the bot's operators can lift tell people to ask (the policy's contact)."""
         try:
-            return await self._resolver.resolve(query, may_see)
+            return await self._resolver.resolve(query, may_see, contact=contact)
         except AzureError as exc:  # anything the resolver did not map itself
             return failed(query, errors.describe(exc, doing=f"looking up {query.strip()!r}"))
 

@@ -127,6 +127,8 @@ def match_name(query: str, items: Sequence[InventoryItem]) -> list[InventoryItem
     ]
 
 
+DEFAULT_CONTACT = "the team that runs vpncheck"
+
 # The reader's access decision on a name found in the inventory (bot.services.Services.may_see).
 MaySee = Callable[[Scoped], Awaitable[bool]]
 
@@ -147,9 +149,12 @@ class TargetResolver:
         self._aliases = {k.strip().lower(): v.strip() for k, v in aliases.items()}
         self.inventory = InventoryCache(clients, subscription_ids, ttl=inventory_ttl)
 
-    async def resolve(self, query: str, may_see: MaySee | None = None) -> Target | Report:
+    async def resolve(
+        self, query: str, may_see: MaySee | None = None, *, contact: str = DEFAULT_CONTACT
+    ) -> Target | Report:
         """`may_see`: the reader's access decision; names it denies are never offered as suggestions or
-        listed as alternatives, so a name search shows only what the reader may check."""
+        listed as alternatives, so a name search shows only what the reader may check. `contact`: whom a
+        refusal that only the bot's operators can lift (an unconfigured subscription) tells people to ask."""
         text = query.strip().strip("`'\"").strip()
         if not text:
             return rejected(query, _USAGE)
@@ -166,7 +171,7 @@ class TargetResolver:
             if isinstance(found, Report):
                 return found
             rid = found
-        return await self._check(query, rid)
+        return await self._check(query, rid, contact)
 
     async def _search(self, query: str, text: str, may_see: MaySee | None) -> ResourceId | Report:
         if text.count("/") > 1:
@@ -202,7 +207,7 @@ class TargetResolver:
             message += " (Could not search subscription(s) " + ", ".join(inventory.failures) + ".)"
         return rejected(query, message)
 
-    async def _check(self, query: str, rid: ResourceId) -> Target | Report:
+    async def _check(self, query: str, rid: ResourceId, contact: str = DEFAULT_CONTACT) -> Target | Report:
         if rid.full_type not in TROUBLESHOOT_TYPES:
             return rejected(
                 query,
@@ -212,7 +217,9 @@ class TargetResolver:
             )
         if self._subscriptions and rid.subscription_id.lower() not in self._subscriptions:
             return rejected(
-                query, f"Subscription {rid.subscription_id} is not one this bot is configured to check."
+                query,
+                f"Subscription {rid.subscription_id} is not one this bot is configured to check. Ask "
+                f"{contact} to add it (AZURE_SUBSCRIPTION_IDS, and the bot's troubleshoot role there).",
             )
         try:
             target, problem = await self._read(rid)

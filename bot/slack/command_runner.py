@@ -93,7 +93,7 @@ async def run_command(svc: Services, cmd: Command, requester: Requester) -> list
         text, blocks = build_status_card(queues, hidden=hidden, names=await svc.names.of(requesters(queues)))
         return [{"text": text, "blocks": blocks}]
     if isinstance(cmd, History):
-        resolved = await svc.engine.resolve(cmd.target, svc.may_see(requester))
+        resolved = await svc.engine.resolve(cmd.target, svc.may_see(requester), contact=svc.policy.contact)
         if isinstance(resolved, Report):
             await svc.audit.record(
                 AuditEvent.of(

@@ -42,7 +42,7 @@ async def submit_check(svc: Services, requester: Requester, query: str) -> Intak
     if refusal is not None:
         await svc.audit.record(AuditEvent.of(requester, "check", "limited", target=query, detail=refusal))
         return IntakeResult(text=refusal)
-    resolved = await svc.engine.resolve(query, svc.may_see(requester))
+    resolved = await svc.engine.resolve(query, svc.may_see(requester), contact=svc.policy.contact)
     if isinstance(resolved, Report):
         await svc.audit.record(
             AuditEvent.of(requester, "check", "rejected", target=query, detail=resolved.message or "")

@@ -113,6 +113,14 @@ async def test_unknown_names_get_the_closest_matches(engine: CheckEngine) -> Non
     assert "rg-net-prod-weu/gw-prod-weu" in (report.message or "")
 
 
+async def test_an_unconfigured_subscription_says_whom_to_ask(engine: CheckEngine, shared: AzureStack) -> None:
+    """A refusal only the bot's operators can lift names them (the policy's contact) and what to change."""
+    query = PROD_GW.id.replace(PROD_GW.subscription_id, "00000000-0000-0000-0000-000000000000")
+    report = await engine.resolve(query, contact="#netops-leads")
+    assert isinstance(report, Report)
+    assert "Ask #netops-leads to add it (AZURE_SUBSCRIPTION_IDS" in (report.message or ""), report.message
+
+
 @pytest.mark.parametrize(
     ("query", "needle"),
     [

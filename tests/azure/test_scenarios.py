@@ -6,17 +6,29 @@ order, the verdict Azure's code implies, and the log zip found and read wherever
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from bot.azure.engine import CheckEngine
+from bot.cards.report_card import build_report_card
 from bot.models import Target, Verdict
 from sandbox.processes import Azurite
 from sandbox.scenarios import Catalogue, CatalogueTarget, load_catalogue
 from sandbox.tls import SandboxTLS
 from tests.azure.conftest import AzureStack, Checkpoints, azure_stack
+
+CARD_OPTIONS: dict[str, Any] = {
+    "requested_by": ["U0ONCALL01"],
+    "queue_wait": None,
+    "run_time": None,
+    "reused": False,
+    "job_id": "job",
+    "rerun_value": "target",
+}
 
 # One simulator and engine for the whole module (as in production: one engine, pooled connections); each
 # scenario is its own target, so the runs do not interfere.
@@ -90,6 +102,9 @@ async def test_scenario_end_to_end(
         assert not report.logs.findings
         # Every log-less scenario is a fault documented as writing none: said so, not "missing".
         assert report.logs.note is not None and "writes no log zip" in report.logs.note, report.logs
+        # ...and the card shows no "Problems reading the log zip" warning for a zip that was never due
+        assert not report.logs.problems, report.logs
+        assert "Problems reading" not in json.dumps(build_report_card(report, **CARD_OPTIONS)[1])
     else:
         assert op.blob_name is not None, op.log_error
         assert report.logs.blob_name == op.blob_name

@@ -39,3 +39,25 @@ def test_wheel_holds_no_sandbox_module(tmp_path: Path) -> None:
     metadata = Parser().parsestr(zipfile.ZipFile(wheel).read(meta_name).decode())
     runtime = [r for r in metadata.get_all("Requires-Dist") or [] if "extra ==" not in r]
     assert not [r for r in runtime if r.lower().startswith("trustme")], runtime
+
+
+def test_the_editable_install_builds_without_a_warning(tmp_path: Path) -> None:
+    """`make install`'s editable install, as pip drives the backend: no warning of any kind from packaging
+    (old main: setuptools' "Editable installation" notice, the packages sitting at the root unsaid)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "error",
+            "-c",
+            "import sys; from setuptools import build_meta; print(build_meta.build_editable(sys.argv[1]))",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Warning" not in done.stderr, done.stderr[-3000:]
+    assert list(tmp_path.glob("vpncheck-*.whl"))
