@@ -50,6 +50,38 @@ class SlackJobHandler:
             )
             for req in job.requesters:
                 await self._edit_parent(job, req, "running", elapsed=0.0)
+            await self._refresh_positions(job.target.subscription_id)
+
+    async def _refresh_positions(self, subscription_id: str) -> None:
+        """The queue moved: the jobs still waiting in this subscription show their new place and wait.
+
+        Progress edits: skipped when the shared chat.update budget is short (the next move refreshes them),
+        and never over a later state (a parent already running or done stays so)."""
+        try:
+            snapshot = await self.svc.queue.status()
+            for sub in snapshot.subscriptions:
+                if sub.subscription_id != subscription_id:
+                    continue
+                for waiting in sub.queued:
+                    for req in waiting.job.requesters:
+                        await edit_parent(
+                            self.svc,
+                            req,
+                            waiting.job.target,
+                            "queued",
+                            position=waiting.position,
+                            estimated_wait=waiting.estimated_wait,
+                            extra_requesters=sorted(
+                                {r.user_id for r in waiting.job.requesters} - {req.user_id}
+                            ),
+                            job_id=waiting.job.id,
+                            due=time.time()
+                            + (waiting.estimated_wait or 0.0)
+                            + self.svc.settings.operation_timeout,
+                            progress=True,
+                        )
+        except Exception as exc:  # a progress display only: the check itself goes on
+            log.warning("positions_not_refreshed", error=repr(exc))
 
     async def run(self, ctx: JobContext) -> Report:
         job = ctx.job
