@@ -125,7 +125,8 @@ class Report(BaseModel):
     finished_at: float | None = None
 
 
-Source = Literal["command", "mention", "rerun", "cli", "alert"]
+# "watch": a scheduled run of `/vpncheck watch`; it queues in the lower lane, behind on-demand checks.
+Source = Literal["command", "mention", "rerun", "cli", "alert", "watch"]
 # The channel-level parent message of a slash command moves only forward through these. "lost": Redis lost
 # the job before it finished, and the requester was told so (bot/slack/lost_requests.py).
 ParentState = Literal["queued", "running", "done", "lost"]

@@ -128,6 +128,9 @@ class JobQueue:
         Raises QueueLimited when one of `limits` refuses it (an answer from the fresh window never does).
 
         A Re-run button passes allow_fresh=False: the user asked for a new operation, not the last answer.
+
+        A watch run (requester source "watch") queues behind every on-demand check of its subscription; an
+        on-demand request that joins a queued watch run moves it up to the on-demand lane.
         """
         now = self.clock()
         res = await self._run(
@@ -146,6 +149,7 @@ class JobQueue:
             self.limits.per_subscription,
             self.limits.per_user,
             self.limits.requesters_per_job,
+            "watch" if requester.source == "watch" else "",
         )
         if _s(res[0]) == "limited":
             raise QueueLimited(_s(res[1]), int(res[2]))  # type: ignore[arg-type]

@@ -54,9 +54,24 @@ local function follow_ttl(jid, suffix)
   local ttl = redis.call('PTTL', K('job', jid))
   if ttl > 0 then redis.call('PEXPIRE', K('job', jid, suffix), ttl) end
 end
+-- Two lanes in one list per subscription: on-demand jobs first, then watch runs (job field lane = 'watch').
+-- An on-demand job queued at the back goes in before the first watch run, so it never waits for one; a job
+-- put back at the front (a reaped lease, a hand-back) resumes first, whatever its lane. One list keeps
+-- positions (LPOS), CLAIM and the per-subscription cap as they were.
+local function is_watch(jid) return redis.call('HGET', K('job', jid), 'lane') == 'watch' end
+local function first_watch(sub)
+  for _, other in ipairs(redis.call('LRANGE', K('q', sub), 0, -1)) do
+    if is_watch(other) then return other end
+  end
+  return nil
+end
 -- every job waiting in a subscription queue is also in the one 'pending' list (LLEN = work for autoscalers)
 local function enqueue(sub, jid, front)
-  redis.call(front and 'LPUSH' or 'RPUSH', K('q', sub), jid)
+  local pivot = nil
+  if not front and not is_watch(jid) then pivot = first_watch(sub) end
+  if front then redis.call('LPUSH', K('q', sub), jid)
+  elseif pivot then redis.call('LINSERT', K('q', sub), 'BEFORE', pivot, jid)
+  else redis.call('RPUSH', K('q', sub), jid) end
   redis.call('RPUSH', K('pending'), jid)
 end
 local function dequeue(sub)
@@ -90,8 +105,9 @@ end
 
 # ARGV: P, target_key, subscription, new_job_id, target_json, query, requester_json, thread_key, now,
 #       fresh_window, retention_seconds, user_id, max queued per subscription, max jobs a user waits for,
-#       max requesters of one job (0: no limit). Returns {outcome, job_id, state}, or {'limited', which,
-#       limit} when a cap refuses the request (checked here, so concurrent submits cannot pass it together).
+#       max requesters of one job (0: no limit), lane ('watch' for a watch run, else ''). Returns
+#       {outcome, job_id, state}, or {'limited', which, limit} when a cap refuses the request (checked
+#       here, so concurrent submits cannot pass it together).
 #       A new job's keys expire after the retention from the start (FINISH sets it again from the end): a
 #       job that never finishes (its queue lost by Redis) is not kept for ever; CLAIM skips a queued job
 #       whose data is gone.
@@ -104,6 +120,7 @@ local now, fresh = tonumber(ARGV[9]), tonumber(ARGV[10])
 local retention_ms = math.floor(tonumber(ARGV[11]) * 1000)
 local user = ARGV[12]
 local max_sub, max_user, max_req = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
+local lane = ARGV[16] or ''
 local function attach(id)
   if redis.call('SADD', K('job', id, 'threads'), thread) == 1 then
     redis.call('RPUSH', K('job', id, 'req'), req_json)
@@ -144,6 +161,15 @@ if active then
     end
     attach(active)
     note_user(active)
+    -- someone asks now for what a watch run queued: the run moves up to the on-demand lane
+    if lane ~= 'watch' and state == 'queued' and is_watch(active) then
+      redis.call('HSET', K('job', active), 'lane', '')
+      local sub_of = redis.call('HGET', K('job', active), 'sub')
+      if redis.call('LREM', K('q', sub_of), 1, active) == 1 then
+        redis.call('LREM', K('pending'), 1, active)
+        enqueue(sub_of, active, false)
+      end
+    end
     return {'merged', active, state}
   end
 end
@@ -166,7 +192,8 @@ end
 if user_full(jid) then return {'limited', 'user', max_user} end
 local jk = K('job', jid)
 redis.call('HSET', jk, 'id', jid, 'target', ARGV[5], 'target_key', tkey, 'sub', sub, 'query', ARGV[6],
-  'state', 'queued', 'created_at', ARGV[9], 'attempts', 0, 'operation', '{}', 'fence', '', 'owner', '')
+  'state', 'queued', 'created_at', ARGV[9], 'attempts', 0, 'operation', '{}', 'fence', '', 'owner', '',
+  'lane', lane)
 if retention_ms > 0 then redis.call('PEXPIRE', jk, retention_ms) end
 attach(jid)
 note_user(jid)
@@ -333,7 +360,8 @@ return {'done'}
 
 # ARGV: P, subscription, owner, now, expires, grace. A terminal check (`vpncheck check`) takes a
 # subscription's slot as a worker would, without a job: granted when no lease is held (an expired one is
-# reaped) and no queued job of the bot waits there (those asked first). Returns {'taken', fence, since}, or
+# reaped) and no on-demand job of the bot waits there (those asked first; watch runs wait behind it).
+# Returns {'taken', fence, since}, or
 # {'held', owner, job_id, since} / {'queued', job_id, count} / {'epoch', '', open_at} saying what to wait for.
 TAKE_SLOT = (
     _PRELUDE
@@ -346,11 +374,15 @@ if l[1] then
   reap(sub, {})
 end
 if now < open_at then return {'epoch', '', string.format('%.17g', open_at)} end
-if redis.call('LLEN', K('q', sub)) > 0 then
+-- watch runs wait behind a terminal check as behind any on-demand one (they are at the back of the list)
+local head = redis.call('LINDEX', K('q', sub), 0)
+if head and not is_watch(head) then
   if not redis.call('ZSCORE', K('ready'), sub) then make_ready(sub, false) end
-  return {'queued', redis.call('LINDEX', K('q', sub), 0), tostring(redis.call('LLEN', K('q', sub)))}
+  return {'queued', head, tostring(redis.call('LLEN', K('q', sub)))}
 end
 local fence = ep .. '.' .. tostring(redis.call('INCR', K('fence')))
+-- watch runs may be waiting: no worker claims them while the terminal check holds the slot
+redis.call('ZREM', K('ready'), sub)
 redis.call('HSET', K('lease', sub), 'job', '', 'fence', fence, 'owner', owner, 'expires', expires,
   'since', ARGV[4], 'epoch', ep)
 redis.call('ZADD', K('leases'), expires, sub)
