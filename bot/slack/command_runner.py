@@ -6,6 +6,7 @@ Slash commands, mentions and buttons all come through here, so they behave the s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable
 from typing import Any
 
@@ -20,9 +21,11 @@ from bot.models import Report, Requester
 from bot.ops import metrics
 from bot.ops.logging import get_logger
 from bot.services import Services
+from bot.slack.channel_errors import explain_refusal
 from bot.slack.commands import Check, Command, Help, History, Invalid, Status
 from bot.slack.intake import submit_check
 from bot.slack.queue_views import requesters, to_history_entries, visible_status
+from bot.slack.web import is_permanent
 
 Reply = dict[str, Any]  # keyword arguments for respond() / chat.postMessage: text and blocks
 # Reply key: only the requester may see it (refusals and errors). A mention answers these with
@@ -151,3 +154,55 @@ async def replies_or_failure(svc: Services, work: Awaitable[list[Reply] | None])
     except Exception as exc:
         log.exception("request_failed", error=repr(exc))
         return [failure_reply(svc, exc)]
+
+
+async def answer_mention(svc: Services, cmd: Command, requester: Requester) -> None:
+    """Carries out a mention and answers in its thread: public replies there, refusals and errors to the
+    requester only (ephemeral, in the thread).
+
+    A check first posts its acknowledgement ("⏳ Looking up …") into the thread, which is what finds a thread
+    Slack will not let the bot answer in (locked, archived, a private channel it is not in) before anything
+    is queued: no Azure run starts for an answer that cannot be given. The first public answer then replaces
+    the acknowledgement (one message in the thread, not two); if every answer was private (a target the
+    policy refuses), the acknowledgement is deleted."""
+    thread_ts = requester.thread
+    ack_ts: str | None = None
+    # someone refused outright gets the refusal privately and nothing shows in the thread, not even this
+    if isinstance(cmd, Check) and (await svc.authorize(requester)).allowed:
+        try:
+            posted = await svc.slack.chat_postMessage(
+                channel=requester.channel_id,
+                thread_ts=thread_ts,
+                **immediate_reply(cmd, max_targets=svc.settings.max_targets),
+            )
+            ack_ts = str(posted["ts"])
+        except SlackApiError as exc:
+            if not is_permanent(exc):
+                raise
+            code = str(exc.response.get("error"))
+            await svc.audit.record(
+                AuditEvent.of(
+                    requester, "check", "refused", target=" ".join(cmd.targets), detail=f"slack: {code}"
+                )
+            )
+            with contextlib.suppress(SlackApiError):  # where the thread refuses us, Slack may refuse this too
+                await svc.slack.chat_postEphemeral(
+                    channel=requester.channel_id,
+                    user=requester.user_id,
+                    text="🚫 I cannot answer in this thread, so nothing was checked. "
+                    + explain_refusal(code),
+                )
+            return
+    for reply in await replies_or_failure(svc, run_command(svc, cmd, requester)):
+        if reply.pop(PRIVATE, False):
+            await svc.slack.chat_postEphemeral(
+                channel=requester.channel_id, user=requester.user_id, thread_ts=thread_ts, **reply
+            )
+        elif ack_ts is not None:
+            await svc.slack.chat_update(channel=requester.channel_id, ts=ack_ts, **{"blocks": [], **reply})
+            ack_ts = None
+        else:
+            await svc.slack.chat_postMessage(channel=requester.channel_id, thread_ts=thread_ts, **reply)
+    if ack_ts is not None:  # every answer was private (a refusal): the "looking up" line goes
+        with contextlib.suppress(SlackApiError):
+            await svc.slack.chat_delete(channel=requester.channel_id, ts=ack_ts)

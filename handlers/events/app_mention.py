@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncSay
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.models import Requester
 from bot.slack.app import services
-from bot.slack.command_runner import PRIVATE, replies_or_failure, run_command
+from bot.slack.command_runner import answer_mention
 from bot.slack.commands import parse_command
 from bot.slack.replay import handled_once
 
 
-async def app_mention(
-    body: dict[str, Any], event: dict[str, Any], say: AsyncSay, context: AsyncBoltContext
-) -> None:
+async def app_mention(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
     svc = services(context)
     thread_ts = event.get("thread_ts") or event["ts"]
     cmd = parse_command(event.get("text") or "", max_targets=svc.settings.max_targets, mention=True)
@@ -29,15 +27,8 @@ async def app_mention(
     # Slack redelivers an event it thinks we missed (X-Slack-Retry-Num): the event id answers it once, and
     # only an answer actually given marks it handled (a crash before lets the retry through).
     async with handled_once(svc, body.get("event_id")) as first:
-        if not first:
-            return
-        for reply in await replies_or_failure(svc, run_command(svc, cmd, requester)):
-            if reply.pop(PRIVATE, False):  # refusals and errors: the requester only, in the thread
-                await svc.slack.chat_postEphemeral(
-                    channel=requester.channel_id, user=requester.user_id, thread_ts=thread_ts, **reply
-                )
-            else:
-                await say(thread_ts=thread_ts, **reply)
+        if first:
+            await answer_mention(svc, cmd, requester)
 
 
 def register(app: AsyncApp) -> None:

@@ -97,3 +97,21 @@ async def test_unanswerable_channel_is_explained_and_nothing_is_queued(
     assert "cannot post in this channel" in reply
     assert arm.troubleshoot_posts() == []  # no Azure operation for a request that cannot be answered
     assert slack.state.calls("conversations.join") == [] or channel.startswith("C")
+
+
+async def test_a_mention_in_a_locked_thread_is_refused_before_anything_is_queued(
+    bot: Running, redis_client: aioredis.Redis
+) -> None:
+    """The acknowledgement is what finds the lock: the requester is told privately why, and no Azure run
+    starts for an answer that could not be given (old main queued it and found out at delivery)."""
+    slack = bot.sandbox.slack
+    root = await slack.add_user_message(CHANNEL, USER, "tunnel to Dublin down?")
+    slack.lock_thread(CHANNEL, root.ts)
+    await bot.slack.app_mention(
+        bot.bot_url, text="cn-psk-mismatch", channel_id=CHANNEL, user_id=USER, thread_ts=root.ts
+    )
+    said = await told(bot, USER, "I cannot answer in this thread")
+    assert "locked" in said
+    assert bot.sandbox.arm.troubleshoot_posts("cn-psk-mismatch") == []
+    events = await AuditLog(redis_client).tail(20)
+    assert any(e.outcome == "refused" and "cannot_reply_to_message" in e.detail for e in events)
