@@ -158,7 +158,9 @@ class Sandbox:
         return env
 
 
-def describe(sandbox: Sandbox, env: dict[str, str], *, bot: bool, env_file: Path) -> str:
+def describe(
+    sandbox: Sandbox, env: dict[str, str], *, bot: bool, env_file: Path, browser_url: str = ""
+) -> str:
     """Everything a person needs to use the sandbox by hand (what `python -m sandbox start` prints)."""
     lines = ["# vpncheck sandbox is up. Point the bot at it with:"]
     lines += [f"export {key}={value}" for key, value in env.items()]
@@ -175,6 +177,8 @@ def describe(sandbox: Sandbox, env: dict[str, str], *, bot: bool, env_file: Path
             "# then, in two more shells (give each its own METRICS_PORT): vpncheck serve | vpncheck worker"
         )
     slack = sandbox.slack.url
+    if browser_url:
+        lines.append(f"# The workspace in a browser (channels, threads, composer, buttons): {browser_url}")
     lines += [
         "# Drive it as a person in Slack would (requests signed with SLACK_SIGNING_SECRET):",
         f"#   export VPNCHECK_SANDBOX_ENV={env_file}",
@@ -202,6 +206,8 @@ async def run_sandbox_forever(
     (the Compose sandbox profile). The settings are printed and written to `<workdir>/sandbox.env`.
 
     Cancelled by a signal (sandbox.__main__.run_until_signal): the `async with` stops every child."""
+    from sandbox.browser import BrowserView
+    from sandbox.drive import SandboxAddress
     from sandbox.roles import Roles
 
     workdir = workdir or Path(tempfile.mkdtemp(prefix="vpncheck-sandbox-"))
@@ -210,20 +216,26 @@ async def run_sandbox_forever(
     azurite_url = os.environ.get("VPNCHECK_SANDBOX_AZURITE_URL") or None
     roles: Roles | None = None
     try:
-        async with Sandbox(
-            workdir,
-            operation_seconds=operation_seconds,
-            realistic=realistic,
-            redis=ExternalRedis(redis_url) if redis_url else None,
-            azurite=ExternalAzurite(azurite_url.rstrip("/"), tls) if azurite_url else None,
-        ) as sandbox:
+        async with (
+            AsyncExitStack() as stack,
+            Sandbox(
+                workdir,
+                operation_seconds=operation_seconds,
+                realistic=realistic,
+                redis=ExternalRedis(redis_url) if redis_url else None,
+                azurite=ExternalAzurite(azurite_url.rstrip("/"), tls) if azurite_url else None,
+            ) as sandbox,
+        ):
             env = sandbox.env()
             env_file = workdir / "sandbox.env"
+            browser = await stack.enter_async_context(
+                BrowserView(sandbox.slack, SandboxAddress.from_settings(env))
+            )
             try:
                 if bot:
                     roles = Roles.start(sandbox)
                     await roles.ready()
-                print(describe(sandbox, env, bot=bot, env_file=env_file), flush=True)
+                print(describe(sandbox, env, bot=bot, env_file=env_file, browser_url=browser.url), flush=True)
                 # written last: its presence says "ready" to whoever waits for it
                 env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
                 await asyncio.Event().wait()

@@ -1,0 +1,63 @@
+"""Issue 16: the sandbox workspace in a real headless browser (Debian's Chromium driven by Playwright).
+
+A person types `/vpncheck …` into the composer, sees the card, clicks *Re-run* and sees the second card:
+every step goes through the bot's signed HTTP path, as from Slack. Skipped, with the reason, where no
+Chromium is installed (README, "Try it by hand"). `VPNCHECK_UPDATE_SCREENSHOT=1` also writes the README's
+screenshot, docs/browser-view.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sandbox.browser import BrowserView
+from sandbox.drive import SandboxAddress
+from tests.e2e.conftest import Running
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "browser-view.png"
+
+playwright_api = pytest.importorskip(
+    "playwright.async_api", reason="playwright is not installed (dev extras)"
+)
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no Chromium on PATH: `apt-get install chromium` (see README, Try it by hand)"
+)
+
+
+async def test_command_typed_card_visible_rerun_clicked_second_card_visible(bot: Running) -> None:
+    where = SandboxAddress(bot.sandbox.signing_secret, bot.sandbox.slack.url, bot.bot_url)
+    assert CHROMIUM is not None
+    async with (
+        BrowserView(bot.sandbox.slack, where) as view,
+        playwright_api.async_playwright() as pw,
+    ):
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1100, "height": 900})
+            await page.goto(view.url + "?channel=C0NETOPS&user=U0ONCALL01")
+            await page.fill("#compose input[name=text]", "/vpncheck cn-healthy")
+            await page.press("#compose input[name=text]", "Enter")
+            rerun = page.locator("form.click button", has_text="Re-run")
+            expect = playwright_api.expect
+            await expect(rerun).to_have_count(1, timeout=60_000)  # the card, with its buttons
+            await expect(page.locator(".thread .header").first).to_be_visible()
+            await rerun.first.click()
+            await expect(rerun).to_have_count(2, timeout=60_000)  # the re-run's card in the same thread
+            await expect(page.locator(".thread")).to_have_count(1)
+            await expect(page.locator(".edited").first).to_be_visible()  # the parent was updated in place
+            if os.environ.get("VPNCHECK_UPDATE_SCREENSHOT"):
+                await page.screenshot(path=str(SCREENSHOT))
+            await page.goto(view.url + "home?user=U0ONCALL01")  # App Home: opening it asks the bot
+            await expect(page.locator("#messages .empty")).to_have_count(0, timeout=30_000)
+            await expect(page.locator("#messages")).to_contain_text("vpncheck")
+        finally:
+            await browser.close()
