@@ -5,12 +5,14 @@ worker) is gone when `start` exits."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +110,11 @@ def test_a_person_drives_the_sandbox_from_the_terminal_then_sigterm_stops_everyt
     assert sent.returncode == 0, sent.stderr
     assert "❌ cn-psk-mismatch — Unhealthy" in sent.stdout
     assert "[ Re-run ]" in sent.stdout and "1 reply" in sent.stdout
+    # the same thread in the browser view whose URL `start` printed (tests/e2e/test_browser_view.py drives it)
+    browser_url = re.search(r"in a browser .*: (http://\S+)", printed)
+    assert browser_url, printed
+    with urllib.request.urlopen(browser_url.group(1) + "?channel=C0HAND1", timeout=30) as page:
+        assert "cn-psk-mismatch — Unhealthy" in page.read().decode()
 
     rerun = sandbox_with_bot.run("click", "Re-run", "--channel", "C0HAND1")
     assert rerun.returncode == 0, rerun.stderr
