@@ -26,7 +26,10 @@ def _state_text(
     estimated_wait: float | None,
     elapsed: float | None,
     verdict: Verdict | None,
+    starting: bool,
 ) -> str:
+    if state == "queued" and starting:
+        return "⏳ starting now"
     if state == "queued":
         text = "⏳ queued"
         if position is not None:
@@ -57,8 +60,10 @@ def build_parent(
     verdict: Verdict | None = None,
     extra_requesters: list[str] | None = None,
     names: Mapping[str, str] | None = None,
+    starting: bool = False,
 ) -> tuple[str, list[Block]]:
-    """`state` is one of "queued", "running", "done", "lost"; `position` counts from 1 (next to run).
+    """`state` is one of "queued", "running", "done", "lost"; `position` counts from 1 (next to run);
+    `starting`: queued where nothing runs, so a worker takes it at once ("starting now", no position).
 
     The requester is mentioned (the message answers them); others who joined are named from `names`,
     never pinged: they asked in their own threads."""
@@ -66,7 +71,7 @@ def build_parent(
         raise ValueError(f"unknown parent message state {state!r}")
     line = (
         f"VPN check for *{escape_mrkdwn(target_label)}* requested by {mention(requested_by)}: "
-        f"{_state_text(state, position, estimated_wait, elapsed, verdict)}"
+        f"{_state_text(state, position, estimated_wait, elapsed, verdict, starting)}"
     )
     blocks = [section(line)]
     others = [u for u in dict.fromkeys(extra_requesters or []) if u != requested_by]

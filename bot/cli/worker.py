@@ -69,9 +69,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, *, c
             )
         )
 
+    handler = SlackJobHandler(svc)
     worker = Worker(
         svc.queue,
-        SlackJobHandler(svc),
+        handler,
         worker_id=worker_id,
         concurrency=settings.worker_concurrency,
         on_lost=audit_lost,
@@ -80,6 +81,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, *, c
     sweeper = asyncio.create_task(sweep_forever(svc, stop))
     await worker.run(stop)
     await sweeper
+    await handler.close()
     if health:
         await health.cleanup()
     await svc.aclose()

@@ -158,35 +158,59 @@ class JobQueue:
         if outcome == "fresh":
             job = await self.get(job_id)
             return Submission(job_id=job_id, outcome="fresh", position=0, report=job.report if job else None)
-        position, wait, idle = await self._wait_info(job_id, target.subscription_id)
+        position, wait, idle, moves = await self._wait_info(job_id, target.subscription_id)
         return Submission(
             job_id=job_id,
             outcome=outcome,
             position=position,
             estimated_wait=wait,
             starting=idle and position == 1,
+            moves=moves,
         )
 
     async def wait_info(self, job_id: str, subscription_id: str) -> tuple[int, float | None]:
         """(position, estimated wait in seconds) of a job: 0 when it runs now or is finished."""
-        position, wait, _ = await self._wait_info(job_id, subscription_id)
+        position, wait, _, _ = await self._wait_info(job_id, subscription_id)
         return position, wait
 
-    async def _wait_info(self, job_id: str, subscription_id: str) -> tuple[int, float | None, bool]:
-        """wait_info, and whether the subscription's slot is free (no lease: nothing runs there now)."""
+    async def _wait_info(self, job_id: str, subscription_id: str) -> tuple[int, float | None, bool, int]:
+        """wait_info, whether the subscription's slot is free (no lease: nothing runs there now), and the
+        queue's move count it was read at."""
         k = self.keys
         async with self.redis.pipeline(transaction=self._atomic_reads) as pipe:
             pipe.hgetall(k.lease(subscription_id))
             pipe.lpos(k.queue(subscription_id), job_id)
             pipe.lrange(k.durations(subscription_id), 0, -1)
-            lease_raw, idx, durs = await pipe.execute()
+            pipe.get(k.moves)
+            lease_raw, idx, durs, moves = await pipe.execute()
         lease = {_s(a): _s(b) for a, b in lease_raw.items()}
         if lease.get("job") == job_id or idx is None:
-            return 0, 0.0, False
+            return 0, 0.0, False, int(moves or 0)
         position = int(idx) + 1
         elapsed = self.clock() - float(lease["since"]) if lease.get("since") else None
         wait = estimate_wait(position, median_duration([float(_s(d)) for d in durs]), elapsed)
-        return position, wait, not lease
+        return position, wait, not lease, int(moves or 0)
+
+    async def queued(self, subscription_id: str) -> tuple[int, list[QueuedJob]]:
+        """The jobs waiting in a subscription with their current position (1 = next) and wait, and the move
+        count they were read at: what the parents of queued requests show when the queue moves."""
+        k = self.keys
+        async with self.redis.pipeline(transaction=self._atomic_reads) as pipe:
+            pipe.hgetall(k.lease(subscription_id))
+            pipe.lrange(k.queue(subscription_id), 0, -1)
+            pipe.lrange(k.durations(subscription_id), 0, -1)
+            pipe.get(k.moves)
+            lease_raw, ids, durs, moves = await pipe.execute()
+        lease = {_s(a): _s(b) for a, b in lease_raw.items()}
+        elapsed = self.clock() - float(lease["since"]) if lease.get("since") else None
+        median = median_duration([float(_s(d)) for d in durs])
+        records = await self._get_many([_s(j) for j in ids])
+        jobs = [
+            QueuedJob(job=job, position=n, estimated_wait=estimate_wait(n, median, elapsed))
+            for n, job in enumerate(records, start=1)
+            if job is not None
+        ]
+        return int(moves or 0), jobs
 
     # --- reading ----------------------------------------------------------------------------------------
 

@@ -36,6 +36,11 @@ class Keys:
         return f"{self.tag}:subs"
 
     @property
+    def moves(self) -> str:
+        """Counter: changes that shifted queued positions (scripts.py); orders parent edits of one rank."""
+        return f"{self.tag}:moves"
+
+    @property
     def active(self) -> str:
         """Hash: target key -> the job queued, running or reporting for it (merging)."""
         return f"{self.tag}:active"

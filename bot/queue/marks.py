@@ -54,15 +54,17 @@ async def advance_parent(
     state: ParentState,
     body: str,
     *,
+    version: int = 0,
     keys: Keys = KEYS,
 ) -> int:
     """The edit's sequence number when the parent may be edited to `state` (0: a later state was shown).
 
     The intake (after enqueueing) and the worker (on start and finish) edit the same message from different
     processes; without an order a late "queued, position 1" could overwrite "✅ Healthy". `body` (the edit
-    as sent) is kept for `latest_parent_edit`."""
+    as sent) is kept for `latest_parent_edit`. `version` (the queue's move count a position was read at)
+    orders edits of one state: a position read before the queue moved is not shown over a newer one."""
     key = keys.parent(channel_id, parent_ts)
-    return int(await redis.eval(ADVANCE_PARENT, 1, key, _RANK[state], PARENT_TTL_SECONDS, body))
+    return int(await redis.eval(ADVANCE_PARENT, 1, key, _RANK[state], PARENT_TTL_SECONDS, body, version))
 
 
 async def latest_parent_edit(

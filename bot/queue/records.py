@@ -107,6 +107,7 @@ class Submission(BaseModel):
     estimated_wait: float | None = None  # seconds; None until this subscription has finished a job
     # next where nothing runs: a worker takes it at once, so "starting now", not "position 1"
     starting: bool = False
+    moves: int = 0  # the queue's move count the position was read at (orders parent edits)
     report: Report | None = None  # set for "fresh": the earlier result this request is answered with
 
 

@@ -33,6 +33,8 @@ local function epoch(now, grace)
   local open_at = now
   if e[1] then open_at = now + grace end
   redis.call('HSET', K('epoch'), 'run_id', run_id, 'epoch', n, 'open_at', string.format('%.17g', open_at))
+  -- the move count may have gone back with the data too: it restarts above every count of earlier epochs
+  if tonumber(redis.call('GET', K('moves')) or '0') < tonumber(n) then redis.call('SET', K('moves'), n) end
   return n, open_at
 end
 local function lease_ok(sub, fence, now)
@@ -66,6 +68,9 @@ local function first_watch(sub)
   return nil
 end
 -- every job waiting in a subscription queue is also in the one 'pending' list (LLEN = work for autoscalers)
+-- 'moves' counts every change that shifts a queued job's position (one leaving the head, one put back in
+-- front or ahead of the watch runs): a position read with a smaller count is older, and is never shown over
+-- a newer one (a new epoch raises it to the epoch's number, as fencing tokens are: it only grows)
 local function enqueue(sub, jid, front)
   local pivot = nil
   if not front and not is_watch(jid) then pivot = first_watch(sub) end
@@ -73,10 +78,14 @@ local function enqueue(sub, jid, front)
   elseif pivot then redis.call('LINSERT', K('q', sub), 'BEFORE', pivot, jid)
   else redis.call('RPUSH', K('q', sub), jid) end
   redis.call('RPUSH', K('pending'), jid)
+  if front or pivot then redis.call('INCR', K('moves')) end
 end
 local function dequeue(sub)
   local jid = redis.call('LPOP', K('q', sub))
-  if jid then redis.call('LREM', K('pending'), 1, jid) end
+  if jid then
+    redis.call('LREM', K('pending'), 1, jid)
+    redis.call('INCR', K('moves'))
+  end
   return jid
 end
 -- an expired lease: its job (if it had one: a terminal check holds a lease without a job) goes back to the
@@ -455,6 +464,7 @@ for _, sub in ipairs(redis.call('SMEMBERS', K('subs'))) do
     if gone(jid) then
       redis.call('LREM', K('q', sub), 0, jid)
       redis.call('LREM', K('pending'), 0, jid)
+      redis.call('INCR', K('moves'))
       lost[#lost + 1] = sub .. '|' .. jid
     end
   end
@@ -498,13 +508,15 @@ return {revived, removed, lost}
 # Record a parent message's edit unless a later state was recorded already; answer the edit's sequence number
 # (0: refused). The edit's body is kept so that a writer whose chat.update may have landed after a later edit
 # can put the latest body back (bot/slack/parent_message.py). KEYS[1] = Keys.parent(...); ARGV = rank, ttl
-# seconds, body.
+# seconds, body, version: within one rank, an edit read from an older queue (a smaller `moves` count: its
+# position is out of date) is refused too.
 ADVANCE_PARENT = """
-local cur = tonumber(redis.call('HGET', KEYS[1], 'rank') or '-1')
-local new = tonumber(ARGV[1])
-if new < cur then return 0 end
+local p = redis.call('HMGET', KEYS[1], 'rank', 'ver')
+local cur, ver = tonumber(p[1] or '-1'), tonumber(p[2] or '0')
+local new, new_ver = tonumber(ARGV[1]), tonumber(ARGV[4] or '0')
+if new < cur or (new == cur and new_ver < ver) then return 0 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('HSET', KEYS[1], 'rank', ARGV[1], 'body', ARGV[3])
+redis.call('HSET', KEYS[1], 'rank', ARGV[1], 'body', ARGV[3], 'ver', tostring(new_ver))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return seq
 """

@@ -27,7 +27,7 @@ from bot.queue.worker import JobContext
 from bot.services import Services
 from bot.slack.channel_errors import explain_refusal
 from bot.slack.first_look import stored_first_look
-from bot.slack.parent_message import edit_parent
+from bot.slack.parent_message import edit_parent, refresh_positions
 from bot.slack.web import is_permanent
 
 log = get_logger("vpncheck.delivery")
@@ -41,6 +41,7 @@ class SlackJobHandler:
 
     def __init__(self, svc: Services) -> None:
         self.svc = svc
+        self.refreshing: set[asyncio.Task[None]] = set()
 
     async def started(self, job: JobRecord) -> None:
         with bind_job(job.id):
@@ -50,43 +51,12 @@ class SlackJobHandler:
             )
             for req in job.requesters:
                 await self._edit_parent(job, req, "running", elapsed=0.0)
-            await self._refresh_positions(job.target.subscription_id)
-
-    async def _refresh_positions(self, subscription_id: str) -> None:
-        """The queue moved: the jobs still waiting in this subscription show their new place and wait.
-
-        Progress edits: skipped when the shared chat.update budget is short (the next move refreshes them),
-        and never over a later state (a parent already running or done stays so)."""
-        try:
-            snapshot = await self.svc.queue.status()
-            for sub in snapshot.subscriptions:
-                if sub.subscription_id != subscription_id:
-                    continue
-                for waiting in sub.queued:
-                    for req in waiting.job.requesters:
-                        await edit_parent(
-                            self.svc,
-                            req,
-                            waiting.job.target,
-                            "queued",
-                            position=waiting.position,
-                            estimated_wait=waiting.estimated_wait,
-                            extra_requesters=sorted(
-                                {r.user_id for r in waiting.job.requesters} - {req.user_id}
-                            ),
-                            job_id=waiting.job.id,
-                            due=time.time()
-                            + (waiting.estimated_wait or 0.0)
-                            + self.svc.settings.operation_timeout,
-                            progress=True,
-                        )
-        except Exception as exc:  # a progress display only: the check itself goes on
-            log.warning("positions_not_refreshed", error=repr(exc))
 
     async def run(self, ctx: JobContext) -> Report:
         job = ctx.job
         with bind_job(job.id, target=job.target.id):
             log.info("operation_run", resumed=bool(job.operation))
+            self._refresh_positions(job.target.subscription_id)
             stop = asyncio.Event()
             ticker = asyncio.create_task(self._show_elapsed(job, stop))
             try:
@@ -104,6 +74,29 @@ class SlackJobHandler:
             if report.started_at and report.finished_at:
                 metrics.OPERATION_DURATION.observe(report.finished_at - report.started_at)
             return report
+
+    def _refresh_positions(self, subscription_id: str) -> None:
+        """This job left the head of its queue: the parents queued behind it move up (beside the run, so
+        Azure starts at once however long the edits wait for Slack's budget)."""
+
+        async def refresh() -> None:
+            try:
+                await refresh_positions(self.svc, subscription_id)
+            except Exception as exc:  # a progress display: never fail the check for it
+                log.warning("positions_refresh_failed", error=repr(exc))
+
+        task = asyncio.create_task(refresh())
+        self.refreshing.add(task)
+        task.add_done_callback(self.refreshing.discard)
+
+    async def close(self, grace: float = 5.0) -> None:
+        """At shutdown: position edits still waiting for Slack get `grace` seconds, then are dropped (the
+        next job started in their subscription shows the positions again)."""
+        if self.refreshing:
+            _, late = await asyncio.wait(set(self.refreshing), timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def after_run(self, job: JobRecord, report: Report) -> Report:
         """Read the run's logs once Azure is done and the subscription is free for its next job."""

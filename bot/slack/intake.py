@@ -115,6 +115,8 @@ async def enqueue(svc: Services, requester: Requester, target: Target, query: st
             estimated_wait=sub.estimated_wait,
             job_id=sub.job_id,
             due=time.time() + (sub.estimated_wait or 0.0) + svc.settings.operation_timeout,
+            starting=sub.starting,
+            version=sub.moves,
         )
     return IntakeResult(text=describe_submission(sub, label), queued=True, job_id=sub.job_id)
 

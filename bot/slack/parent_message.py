@@ -80,6 +80,8 @@ async def apply_edit(
     parent_ts: str,
     state: ParentState,
     message: dict[str, Any],
+    *,
+    version: int = 0,
 ) -> bool:
     """Edits the parent to `message` (chat.update's text, blocks, metadata) unless a later state was shown.
 
@@ -87,8 +89,9 @@ async def apply_edit(
     the intake's "🔄 running" sent just before the worker's "✅ Healthy" may land after it. So once its update
     is done, a writer looks again; if another edit was recorded after its own, it sends the latest recorded
     body once more (that edit's own writer may have landed last already: a repeat is harmless, a parent left
-    showing "running" beside its card is not). False when the edit was refused as out of date."""
-    seq = await advance_parent(redis, channel_id, parent_ts, state, json.dumps(message))
+    showing "running" beside its card is not). False when the edit was refused as out of date (a later
+    state, or a queue position read at an older `version`: see `advance_parent`)."""
+    seq = await advance_parent(redis, channel_id, parent_ts, state, json.dumps(message), version=version)
     if not seq:
         return False
     await slack.chat_update(channel=channel_id, ts=parent_ts, **message)
@@ -171,12 +174,15 @@ async def edit_parent(
     job_id: str | None = None,
     due: float | None = None,
     progress: bool = False,
+    starting: bool = False,
+    version: int = 0,
 ) -> None:
     """Edits the requester's parent (if it has one) to `state`, unless a later state was shown already.
 
     `job_id` and `due` (when the card is expected, unix seconds) go into its metadata for the lost-request
     sweep. `progress` (the "running for 2m" ticks) edits are skipped when the shared chat.update budget is
-    short: the next tick shows a newer state anyway, and cards and final states keep their share."""
+    short: the next tick shows a newer state anyway, and cards and final states keep their share.
+    `starting`, `version`: see `build_parent` and `advance_parent`."""
     if not requester.parent_ts:
         return
     budget = budget_of(svc.slack)
@@ -193,6 +199,7 @@ async def edit_parent(
         verdict=verdict,
         extra_requesters=extra_requesters,
         names=await svc.names.of(extra_requesters or []),
+        starting=starting,
     )
     try:
         with prepaid() if progress else contextlib.nullcontext():
@@ -207,8 +214,38 @@ async def edit_parent(
                     "blocks": blocks,
                     "metadata": request_metadata(svc, requester, target, state, job_id, due),
                 },
+                version=version,
             )
         if not edited:
             log.debug("parent_edit_out_of_date", state=state)
     except SlackApiError as exc:  # the parent is a progress display: a failed edit must not block the card
         log.warning("parent_update_failed", error=str(exc.response.get("error")))
+
+
+async def refresh_positions(svc: Services, subscription_id: str) -> int:
+    """Edits the parents of the checks still queued in a subscription to their position now; returns how
+    many edits were asked for. Called when the queue has moved (a job left its head), so no parent keeps the
+    position it was first given. Each edit pays its chat.update token from the shared budget (Tier 3: one per
+    queued parent per job started, far below it); an edit read before a later move is refused in Redis,
+    so two parents never show the same position for long, whichever process's edit reaches Slack last."""
+    moves, queued = await svc.queue.queued(subscription_id)
+    asked = 0
+    for q in queued:
+        now = time.time()
+        for req in q.job.requesters:
+            if not req.parent_ts:
+                continue
+            await edit_parent(
+                svc,
+                req,
+                q.job.target,
+                "queued",
+                position=q.position,
+                estimated_wait=q.estimated_wait,
+                extra_requesters=sorted({r.user_id for r in q.job.requesters} - {req.user_id}),
+                job_id=q.job.id,
+                due=now + (q.estimated_wait or 0.0) + svc.settings.operation_timeout,
+                version=moves,
+            )
+            asked += 1
+    return asked

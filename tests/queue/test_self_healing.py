@@ -23,7 +23,7 @@ ON_CLUSTER = True  # each test runs on a single Redis and on a Redis Cluster (se
 
 KEYS = Keys()
 # Keys that live as long as the queue: fixed in number and size, owned by the scripts (never per job).
-FIXED = {f"{KEYS.tag}:fence", f"{KEYS.tag}:rr", f"{KEYS.tag}:epoch", KEYS.wake}
+FIXED = {f"{KEYS.tag}:fence", f"{KEYS.tag}:rr", f"{KEYS.tag}:epoch", KEYS.moves, KEYS.wake}
 
 
 async def forget_job(redis: aioredis.Redis, job_id: str) -> None:
