@@ -120,6 +120,13 @@ class Settings(BaseSettings):
     )
     max_waiting_per_user: int = Field(default=10, ge=0, validation_alias="VPNCHECK_MAX_WAITING_PER_USER")
     max_requesters_per_job: int = Field(default=50, ge=0, validation_alias="VPNCHECK_MAX_REQUESTERS_PER_JOB")
+    # Watches (`/vpncheck watch`): the shortest interval anyone may ask for, the interval when none is given,
+    # caps per channel and per person, and how often each process looks for watches that are due.
+    watch_min_interval: float = Field(default=900.0, gt=0, validation_alias="VPNCHECK_WATCH_MIN_INTERVAL")
+    watch_interval: float = Field(default=3600.0, gt=0, validation_alias="VPNCHECK_WATCH_INTERVAL")
+    watch_max_per_channel: int = Field(default=20, ge=1, validation_alias="VPNCHECK_WATCH_MAX_PER_CHANNEL")
+    watch_max_per_user: int = Field(default=10, ge=1, validation_alias="VPNCHECK_WATCH_MAX_PER_USER")
+    watch_tick: float = Field(default=30.0, gt=0, le=3600, validation_alias="VPNCHECK_WATCH_TICK")
     lease_ttl: float = Field(default=30.0, gt=0, validation_alias="VPNCHECK_LEASE_TTL")
     fresh_window: float = Field(default=120.0, ge=0, validation_alias="VPNCHECK_FRESH_WINDOW")
     retention_days: float = Field(default=30.0, gt=0, validation_alias="VPNCHECK_RETENTION_DAYS")

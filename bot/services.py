@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.models import Requester, Scoped
 from bot.queue import JobQueue, QueueLimits
 from bot.queue.connection import connect
+from bot.queue.watches import WatchStore
 from bot.slack.people import UserNames
 from bot.slack.rate_budget import RateBudget
 from bot.slack.web import make_web_client
@@ -97,6 +98,11 @@ class Services:
                 )
             return route
         return await decide(self.policy, self.groups, requester.user_id, requester.channel_id, target)
+
+    @property
+    def watches(self) -> WatchStore:
+        """The watches' schedule, beside the queue it feeds (no state of its own in the process)."""
+        return WatchStore(self.redis, self.queue)
 
     def may_see(self, requester: Requester) -> MaySee:
         """`authorize` as a yes/no on anything scoped: the one decision for "may start" and "may see"

@@ -12,7 +12,7 @@ from bot.cards.limits import MAX_FALLBACK_TEXT, truncate_mrkdwn
 DEFAULT_COMMAND = "/vpncheck"
 
 
-UsageKey = Literal["check", "group", "id", "many", "status", "history", "help"]
+UsageKey = Literal["check", "group", "id", "many", "status", "history", "watch", "unwatch", "watches", "help"]
 
 
 def usage(max_targets: int, command: str = DEFAULT_COMMAND) -> dict[UsageKey, str]:
@@ -26,6 +26,9 @@ def usage(max_targets: int, command: str = DEFAULT_COMMAND) -> dict[UsageKey, st
         "many": f"`{c} gw-a gw-b` — up to {max_targets} targets at once",
         "status": f"`{c} status` — what is running and queued, per subscription",
         "history": f"`{c} history gw-prod-weu` — the last results for a target",
+        "watch": f"`{c} watch gw-prod-weu every 1h` — check on a schedule, post when the verdict changes",
+        "unwatch": f"`{c} unwatch gw-prod-weu` — stop watching it in this channel",
+        "watches": f"`{c} watches` — the watches of this channel",
         "help": f"`{c} help` — this message",
     }
 

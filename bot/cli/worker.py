@@ -18,6 +18,7 @@ from bot.queue.worker import Worker
 from bot.services import Services
 from bot.slack.delivery import SlackJobHandler
 from bot.slack.lost_requests import sweep_forever
+from bot.slack.watches import watch_forever
 
 log = get_logger("vpncheck.worker")
 
@@ -79,8 +80,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, *, c
     )
     log.info("worker_started", worker_id=worker_id, concurrency=settings.worker_concurrency)
     sweeper = asyncio.create_task(sweep_forever(svc, stop))
+    # every worker runs the watch scheduler: the schedule in Redis makes each run happen once in all
+    watcher = asyncio.create_task(watch_forever(svc, stop))
     await worker.run(stop)
     await sweeper
+    await watcher
     await handler.close()
     if health:
         await health.cleanup()

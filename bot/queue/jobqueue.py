@@ -132,8 +132,32 @@ class JobQueue:
         A watch run (requester source "watch") queues behind every on-demand check of its subscription; an
         on-demand request that joins a queued watch run moves it up to the on-demand lane.
         """
+        res = await self._submit(target, requester, query, allow_fresh=allow_fresh)
+        return await self._submission(res, target)
+
+    async def submit_watch_run(
+        self, target: Target, requester: Requester, query: str, *, watch_id: str, due_ms: int, next_ms: int
+    ) -> Submission | None:
+        """Queue a watch's run (in the watch lane) and move its schedule from `due_ms` to `next_ms` in the
+        same atomic step; None when that run was taken already (by another scheduler, or before a crash)."""
+        res = await self._submit(
+            target, requester, query, allow_fresh=True, watch=(watch_id, str(due_ms), str(next_ms))
+        )
+        if _s(res[0]) == "skipped":
+            return None
+        return await self._submission(res, target)
+
+    async def _submit(
+        self,
+        target: Target,
+        requester: Requester,
+        query: str,
+        *,
+        allow_fresh: bool,
+        watch: tuple[str, str, str] = ("", "", ""),
+    ) -> Any:
         now = self.clock()
-        res = await self._run(
+        return await self._run(
             "SUBMIT",
             target.key,
             target.subscription_id,
@@ -150,7 +174,10 @@ class JobQueue:
             self.limits.per_user,
             self.limits.requesters_per_job,
             "watch" if requester.source == "watch" else "",
+            *(watch if watch[0] else ()),
         )
+
+    async def _submission(self, res: Any, target: Target) -> Submission:
         if _s(res[0]) == "limited":
             raise QueueLimited(_s(res[1]), int(res[2]))  # type: ignore[arg-type]
         outcome: Outcome = _s(res[0])  # type: ignore[assignment]

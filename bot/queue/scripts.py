@@ -114,7 +114,10 @@ end
 
 # ARGV: P, target_key, subscription, new_job_id, target_json, query, requester_json, thread_key, now,
 #       fresh_window, retention_seconds, user_id, max queued per subscription, max jobs a user waits for,
-#       max requesters of one job (0: no limit), lane ('watch' for a watch run, else ''). Returns
+#       max requesters of one job (0: no limit), lane ('watch' for a watch run, else ''), and for a watch
+#       run: watch id, the due time (ms) it was read at, its next due time (ms). Returns {'skipped'} when
+#       that run was taken already (another scheduler, or this one before a crash): the schedule moves on
+#       in the same step as the job is queued, so a run is neither lost nor doubled. Returns
 #       {outcome, job_id, state}, or {'limited', which, limit} when a cap refuses the request (checked
 #       here, so concurrent submits cannot pass it together).
 #       A new job's keys expire after the retention from the start (FINISH sets it again from the end): a
@@ -130,6 +133,12 @@ local retention_ms = math.floor(tonumber(ARGV[11]) * 1000)
 local user = ARGV[12]
 local max_sub, max_user, max_req = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
 local lane = ARGV[16] or ''
+if ARGV[17] then
+  local due = redis.call('ZSCORE', K('watches'), ARGV[17])
+  if not due or tonumber(due) ~= tonumber(ARGV[18]) then return {'skipped', '', ''} end
+  redis.call('ZADD', K('watches'), ARGV[19], ARGV[17])
+  redis.call('HINCRBY', K('watch', ARGV[17]), 'runs', 1)
+end
 local function attach(id)
   if redis.call('SADD', K('job', id, 'threads'), thread) == 1 then
     redis.call('RPUSH', K('job', id, 'req'), req_json)
@@ -602,5 +611,76 @@ UPDATE_REPORT = (
 if redis.call('EXISTS', K('job', ARGV[2])) == 0 then return 0 end
 redis.call('HSET', K('job', ARGV[2]), 'report', ARGV[3])
 return 1
+"""
+)
+
+
+# ARGV: P, watch_id, channel, user, max per channel, max per user, due (ms), then field/value pairs of the
+# watch hash. Sets (or replaces: same channel and target) a watch, its first run due at `due`; the caps are
+# checked here, so two concurrent `watch` commands cannot pass them together. Returns {'added'|'updated'} or
+# {'limited', 'channel'|'user', cap}.
+WATCH_ADD = (
+    _PRELUDE
+    + """
+local wid, ch, user = ARGV[2], ARGV[3], ARGV[4]
+local max_ch, max_user = tonumber(ARGV[5]), tonumber(ARGV[6])
+local exists = redis.call('EXISTS', K('watch', wid)) == 1
+if not exists then
+  if redis.call('SCARD', K('watch-ch', ch)) >= max_ch then return {'limited', 'channel', max_ch} end
+  if redis.call('SCARD', K('watch-user', user)) >= max_user then return {'limited', 'user', max_user} end
+else
+  redis.call('SREM', K('watch-user', redis.call('HGET', K('watch', wid), 'user_id')), wid)
+end
+local fields = {}
+for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', K('watch', wid), unpack(fields))
+redis.call('HDEL', K('watch', wid), 'paused')
+redis.call('ZADD', K('watches'), ARGV[7], wid)
+redis.call('SADD', K('watch-ch', ch), wid)
+redis.call('SADD', K('watch-user', user), wid)
+if exists then return {'updated'} end
+return {'added'}
+"""
+)
+
+# ARGV: P, watch_id. Removes a watch and its index entries. Returns 1 when there was one.
+WATCH_REMOVE = (
+    _PRELUDE
+    + """
+local w = redis.call('HMGET', K('watch', ARGV[2]), 'channel_id', 'user_id')
+redis.call('ZREM', K('watches'), ARGV[2])
+if not w[1] then return 0 end
+redis.call('SREM', K('watch-ch', w[1]), ARGV[2])
+redis.call('SREM', K('watch-user', w[2]), ARGV[2])
+return redis.call('DEL', K('watch', ARGV[2]))
+"""
+)
+
+# ARGV: P, watch_id, due (ms) it was read at, reason. Pauses a watch whose run was due (its setter lost
+# access): it leaves the schedule in the same step, so of racing schedulers exactly one pauses it and says
+# so. Returns 1 for that one, 0 otherwise.
+WATCH_PAUSE = (
+    _PRELUDE
+    + """
+local due = redis.call('ZSCORE', K('watches'), ARGV[2])
+if not due or tonumber(due) ~= tonumber(ARGV[3]) then return 0 end
+redis.call('ZREM', K('watches'), ARGV[2])
+redis.call('HSET', K('watch', ARGV[2]), 'paused', ARGV[4])
+return 1
+"""
+)
+
+# ARGV: P, watch_id, job_id, signature (verdict and faults). Records the verdict a watch saw in a job, once
+# per job. Returns {'new', previous signature ('' for the first)} or {'seen'} (this job was recorded before:
+# a repeated delivery), so the change message is decided once.
+WATCH_OBSERVE = (
+    _PRELUDE
+    + """
+local wk = K('watch', ARGV[2])
+if redis.call('EXISTS', wk) == 0 then return {'gone', ''} end
+local w = redis.call('HMGET', wk, 'last_job', 'last_signature')
+if w[1] == ARGV[3] then return {'seen', ''} end
+redis.call('HSET', wk, 'last_job', ARGV[3], 'last_signature', ARGV[4])
+return {'new', w[2] or ''}
 """
 )

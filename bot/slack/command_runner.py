@@ -22,9 +22,10 @@ from bot.ops import metrics
 from bot.ops.logging import get_logger
 from bot.services import Services
 from bot.slack.channel_errors import explain_refusal
-from bot.slack.commands import Check, Command, Help, History, Invalid, Status
+from bot.slack.commands import Check, Command, Help, History, Invalid, Status, Unwatch, Watch, Watches
 from bot.slack.intake import submit_check
 from bot.slack.queue_views import requesters, to_history_entries, visible_status
+from bot.slack.watches import run_watch_command
 from bot.slack.web import is_permanent
 
 Reply = dict[str, Any]  # keyword arguments for respond() / chat.postMessage: text and blocks
@@ -53,6 +54,8 @@ def immediate_reply(cmd: Command, *, max_targets: int) -> Reply:
         return {"text": f"⏳ Looking up {names}…"}
     if isinstance(cmd, Status):
         return {"text": "⏳ Reading the queue…"}
+    if isinstance(cmd, Watch | Unwatch | Watches):
+        return {"text": "⏳ Looking at the watches…"}
     return {"text": "⏳ Reading history…"}
 
 
@@ -75,7 +78,7 @@ async def run_command(svc: Services, cmd: Command, requester: Requester) -> list
             " ".join(cmd.targets)
             if isinstance(cmd, Check)
             else cmd.target
-            if isinstance(cmd, History)
+            if isinstance(cmd, History | Watch | Unwatch)
             else None
         )
         await svc.audit.record(
@@ -116,6 +119,8 @@ async def run_command(svc: Services, cmd: Command, requester: Requester) -> list
         records = await svc.queue.history(resolved.key, limit=10)
         text, blocks = build_history_card(resolved, to_history_entries(records))
         return [{"text": text, "blocks": blocks}]
+    if isinstance(cmd, Watch | Unwatch | Watches):
+        return [await run_watch_command(svc, cmd, requester)]
     raise AssertionError(cmd)
 
 

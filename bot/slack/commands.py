@@ -3,6 +3,9 @@
     /vpncheck TARGET [TARGET...]     check (also `check TARGET...`, for a target called "status" or "help")
     /vpncheck status                 queue per subscription
     /vpncheck history TARGET         last results for a target
+    /vpncheck watch TARGET [every 1h]  check on a schedule, post when the verdict changes
+    /vpncheck unwatch TARGET         stop that watch
+    /vpncheck watches                the watches of this channel
     /vpncheck help | (empty)         usage
 
 A target is a name or alias, `resource-group/name`, or a full ARM id of a VPN gateway or connection.
@@ -18,6 +21,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from bot.cards.help import UsageKey
+from bot.cards.watch_card import format_interval
 
 MAX_TEXT = 1000
 
@@ -51,6 +55,22 @@ class History:
 
 
 @dataclass(frozen=True)
+class Watch:
+    target: str
+    every: float | None = None  # seconds; None: the configured default interval
+
+
+@dataclass(frozen=True)
+class Unwatch:
+    target: str
+
+
+@dataclass(frozen=True)
+class Watches:
+    pass
+
+
+@dataclass(frozen=True)
 class Help:
     reason: str | None = None
 
@@ -61,7 +81,37 @@ class Invalid:
     usage: UsageKey = "check"  # the form of the command that was meant: its usage line is shown
 
 
-Command = Check | Status | History | Help | Invalid
+Command = Check | Status | History | Watch | Unwatch | Watches | Help | Invalid
+
+
+_INTERVAL_RE = re.compile(r"(?:(\d{1,5})d)?(?:(\d{1,5})h)?(?:(\d{1,5})m)?(?:(\d{1,7})s)?")
+_UNIT_SECONDS = (86400, 3600, 60, 1)
+
+
+def parse_interval(word: str) -> float | None:
+    """'1h', '30m', '1h30m', '2d', '90s' → seconds; None when it is not such a duration (or is zero)."""
+    m = _INTERVAL_RE.fullmatch(word.lower())
+    if m is None or not any(m.groups()):
+        return None
+    seconds = sum(int(g) * unit for g, unit in zip(m.groups(), _UNIT_SECONDS, strict=True) if g)
+    return float(seconds) if seconds > 0 else None
+
+
+def _watch(rest: list[str], min_interval: float) -> Watch | Invalid:
+    if not rest:
+        return Invalid("`watch` needs a gateway or connection.", "watch")
+    if not is_target(rest[0]):
+        return Invalid(_target_problem(rest[0]), "watch")
+    if len(rest) == 1:
+        return Watch(rest[0])
+    if len(rest) != 3 or rest[1].lower() != "every":
+        return Invalid("`watch` takes one target, then optionally `every` and an interval.", "watch")
+    every = parse_interval(rest[2])
+    if every is None:
+        return Invalid(f"{_quote(rest[2])} is not an interval: use e.g. 30m, 1h, 1h30m or 1d.", "watch")
+    if every < min_interval:
+        return Invalid(f"Watches run at most every {format_interval(min_interval)}.", "watch")
+    return Watch(rest[0], every)
 
 
 def is_target(word: str) -> bool:
@@ -143,7 +193,9 @@ def _strip_bot_mentions(text: str) -> str:
     return text
 
 
-def parse_command(text: str, *, max_targets: int = 5, mention: bool = False) -> Command:
+def parse_command(
+    text: str, *, max_targets: int = 5, mention: bool = False, min_watch_interval: float = 900.0
+) -> Command:
     """Never raises; anything that is not clearly a command becomes `Invalid` with a message for the user.
 
     `mention`: the text of an `app_mention`, whose leading `<@BOT>` is dropped. A slash command's text has
@@ -168,6 +220,14 @@ def parse_command(text: str, *, max_targets: int = 5, mention: bool = False) -> 
         if len(rest) != 1:
             return Invalid("`history` takes exactly one gateway or connection.", "history")
         return History(rest[0]) if is_target(rest[0]) else Invalid(_target_problem(rest[0]), "history")
+    if keyword == "watch":
+        return _watch(rest, min_watch_interval)
+    if keyword == "unwatch":
+        if len(rest) != 1:
+            return Invalid("`unwatch` takes exactly one gateway or connection.", "unwatch")
+        return Unwatch(rest[0]) if is_target(rest[0]) else Invalid(_target_problem(rest[0]), "unwatch")
+    if keyword == "watches":
+        return Watches() if not rest else Invalid("`watches` takes no arguments.", "watches")
     if keyword == "check":
         return _targets(rest, max_targets)
     return _targets(words, max_targets)

@@ -23,11 +23,13 @@ from bot.models import ParentState, Report, Requester, Verdict
 from bot.ops import metrics
 from bot.ops.logging import bind_job, get_logger
 from bot.queue import JobRecord
+from bot.queue.watches import watch_of
 from bot.queue.worker import JobContext
 from bot.services import Services
 from bot.slack.channel_errors import explain_refusal
 from bot.slack.first_look import stored_first_look
 from bot.slack.parent_message import edit_parent, refresh_positions
+from bot.slack.watches import deliver_watch_run
 from bot.slack.web import is_permanent
 
 log = get_logger("vpncheck.delivery")
@@ -125,6 +127,10 @@ class SlackJobHandler:
         A permanent refusal (web.is_permanent) ends the delivery at once, a transient one once the result is
         older than VPNCHECK_CARD_MAX_AGE; both end with an audit entry and a private word to the requester,
         and return normally so the worker marks the thread done instead of retrying for days."""
+        if watch_of(requester) is not None:
+            # a watch run: no card, one message in the watch's channel only when something changed
+            await deliver_watch_run(self.svc, job, report, requester, await self._permalink(job))
+            return
         with bind_job(job.id, thread=requester.thread_key):
             try:
                 if not await self._card_already_posted(job, requester):
@@ -256,7 +262,7 @@ class SlackJobHandler:
 
     async def _permalink(self, job: JobRecord) -> str | None:
         """Where the earlier job's card is: the permalink of its first requester's thread."""
-        req = next((r for r in job.requesters if r.thread_ts), None)
+        req = next((r for r in job.requesters if r.thread_ts and watch_of(r) is None), None)
         if req is None:
             return None
         try:

@@ -16,7 +16,11 @@ async def vpncheck(
     ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
     svc = services(context)
-    cmd = parse_command(command.get("text") or "", max_targets=svc.settings.max_targets)
+    cmd = parse_command(
+        command.get("text") or "",
+        max_targets=svc.settings.max_targets,
+        min_watch_interval=svc.settings.watch_min_interval,
+    )
     await ack(response_type="ephemeral", **immediate_reply(cmd, max_targets=svc.settings.max_targets))
     requester = Requester(
         user_id=command["user_id"], channel_id=command["channel_id"], team_id=command.get("team_id")

@@ -16,7 +16,12 @@ from bot.slack.replay import handled_once
 async def app_mention(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
     svc = services(context)
     thread_ts = event.get("thread_ts") or event["ts"]
-    cmd = parse_command(event.get("text") or "", max_targets=svc.settings.max_targets, mention=True)
+    cmd = parse_command(
+        event.get("text") or "",
+        max_targets=svc.settings.max_targets,
+        mention=True,
+        min_watch_interval=svc.settings.watch_min_interval,
+    )
     requester = Requester(
         user_id=event["user"],
         channel_id=event["channel"],
