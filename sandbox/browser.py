@@ -11,6 +11,7 @@ the browser is another one and plain polling keeps the page a static file with n
 
 from __future__ import annotations
 
+import urllib.parse
 from types import TracebackType
 
 from aiohttp import web
@@ -18,6 +19,7 @@ from aiohttp import web
 from sandbox.browser_html import blocks_html, channel_html, page_html
 from sandbox.drive import Driver, SandboxAddress
 from sandbox.slack_api import SlackEmulator
+from sandbox.slack_client import BotResponse
 
 DEFAULT_USER = "U0ONCALL01"
 DEFAULT_CHANNEL = "C0NETOPS"
@@ -75,7 +77,7 @@ class BrowserView:
             channels = [(cid, state.workspace.channel_name(cid)) for cid in seen]
             page = page_html(
                 title=title, channels=channels, current=current, user=user, body=body,
-                composer_channel=current, names=names,
+                composer_channel=current, names=names, notice=request.query.get("error", ""),
             )  # fmt: skip
             response = web.Response(text=page, content_type="text/html")
         response.set_cookie("user", user, samesite="Strict")  # a click or a message is sent as this person
@@ -119,20 +121,28 @@ class BrowserView:
         channel = str(form.get("channel") or DEFAULT_CHANNEL)
         text = str(form.get("text") or "").strip()
         thread_ts = str(form.get("thread_ts") or "") or None
-        if text:
-            await Driver(self.where, user=self._user(request), channel=channel).send(
-                text, thread_ts=thread_ts
-            )
-        raise web.HTTPSeeOther(f"./?channel={channel}")
+        if not text:
+            raise web.HTTPSeeOther(_back(channel))
+        driver = Driver(self.where, user=self._user(request), channel=channel)
+        sent = await driver.send(text, thread_ts=thread_ts)
+        raise web.HTTPSeeOther(_back(channel, sent))
 
     async def _click(self, request: web.Request) -> web.Response:
         form = await request.post()
         channel = str(form["channel"])
-        await Driver(self.where, user=self._user(request), channel=channel).slack.block_action(
+        clicked = await Driver(self.where, user=self._user(request), channel=channel).slack.block_action(
             self.where.bot_url,
             channel_id=channel,
             message_ts=str(form["message_ts"]),
             action_id=str(form["action_id"]),
             user_id=self._user(request),
         )
-        raise web.HTTPSeeOther(f"./?channel={channel}")
+        raise web.HTTPSeeOther(_back(channel, clicked))
+
+
+def _back(channel: str, sent: BotResponse | None = None) -> str:
+    """Back to the channel; a request the bot answered with an HTTP error says so on the page."""
+    query = {"channel": channel}
+    if sent is not None and sent.status != 200:
+        query["error"] = f"the bot answered HTTP {sent.status}: {sent.body[:300]}"
+    return "./?" + urllib.parse.urlencode(query)

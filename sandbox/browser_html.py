@@ -295,7 +295,7 @@ border-radius:4px}figure{margin:6px 0}figcaption{font-size:13px;color:#616061}
 border-radius:6px}
 .composer.reply{margin-top:6px;max-width:600px}.composer.reply input{padding:4px 8px;font-size:13px}
 #compose{padding:12px 20px;border-top:1px solid #ddd}.empty{color:#616061;padding:24px 0}
-.unknown,.widget{color:#616061}
+.unknown,.widget{color:#616061}.notice{background:#fdecea;color:#a4000f;padding:8px 20px}
 """
 
 # Refreshes the history while the bot works; skipped while a reply box there has the cursor.
@@ -319,8 +319,10 @@ def page_html(
     body: str,
     composer_channel: str | None,
     names: Mapping[str, str] | None = None,
+    notice: str = "",
 ) -> str:
-    """The whole page: channels on the left, the history, the composer. `current` None is the App Home."""
+    """The whole page: channels on the left, the history, the composer. `current` None is the App Home.
+    `notice`: what went wrong with the last request (the bot refused it over HTTP), shown above it all."""
     names = names or {}
     who = _attr(urllib.parse.quote(user))
     links = [f'<a class="{"on" if current is None else ""}" href="home?user={who}">🏠 Home</a>']
@@ -340,11 +342,12 @@ def page_html(
             f'/vpncheck gw-prod-weu or @vpncheck check cn-healthy"></form>'
         )
     you = html.escape(names.get(user, user))
+    banner = f'<div class="notice">{html.escape(notice)}</div>' if notice else ""
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f"<style>{_STYLE}</style></head><body>"
         f'<nav><div class="team">vpncheck sandbox</div>{"".join(links)}'
         f'<div class="user">you are @{you}</div></nav>'
-        f'<main><h1>{html.escape(title)}</h1><div id="messages">{body}</div>{composer}</main>'
+        f'<main><h1>{html.escape(title)}</h1>{banner}<div id="messages">{body}</div>{composer}</main>'
         f"<script>{_SCRIPT}</script></body></html>"
     )

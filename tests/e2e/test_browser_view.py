@@ -8,6 +8,7 @@ screenshot, docs/browser-view.png.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -33,11 +34,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-async def test_command_typed_card_visible_rerun_clicked_second_card_visible(bot: Running) -> None:
+async def test_command_typed_card_visible_rerun_clicked_second_card_visible_mention_answered_in_thread(
+    bot: Running,
+) -> None:
     where = SandboxAddress(bot.sandbox.signing_secret, bot.sandbox.slack.url, bot.bot_url)
     assert CHROMIUM is not None
     async with (
         BrowserView(bot.sandbox.slack, where) as view,
+        BrowserView(bot.sandbox.slack, dataclasses.replace(where, signing_secret="not-the-secret")) as forged,
         playwright_api.async_playwright() as pw,
     ):
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -54,8 +58,23 @@ async def test_command_typed_card_visible_rerun_clicked_second_card_visible(bot:
             await expect(rerun).to_have_count(2, timeout=60_000)  # the re-run's card in the same thread
             await expect(page.locator(".thread")).to_have_count(1)
             await expect(page.locator(".edited").first).to_be_visible()  # the parent was updated in place
+            # a mention typed into the thread's reply box is an `app_mention` event in that thread
+            replies = page.locator(".replies .message")
+            before = await replies.count()
+            reply_box = page.locator(".thread .composer.reply input[name=text]")
+            await reply_box.fill("@vpncheck check cn-healthy")
+            await reply_box.press("Enter")
+            await expect(replies.nth(before)).to_contain_text("@vpncheck check cn-healthy")  # <@U…> as a name
+            await expect(replies.nth(before + 1)).to_contain_text(
+                "cn-healthy", timeout=60_000
+            )  # the bot's answer
             if os.environ.get("VPNCHECK_UPDATE_SCREENSHOT"):
                 await page.screenshot(path=str(SCREENSHOT))
+            # signed with the wrong secret, the bot answers 401 and the page says so (nothing silently lost)
+            await page.goto(forged.url)
+            await page.fill("#compose input[name=text]", "/vpncheck cn-healthy")
+            await page.press("#compose input[name=text]", "Enter")
+            await expect(page.locator(".notice")).to_contain_text("the bot answered HTTP 401")
             await page.goto(view.url + "home?user=U0ONCALL01")  # App Home: opening it asks the bot
             await expect(page.locator("#messages .empty")).to_have_count(0, timeout=30_000)
             await expect(page.locator("#messages")).to_contain_text("vpncheck")

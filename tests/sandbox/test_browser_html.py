@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.browser_html import Clickable, blocks_html, channel_html, message_html, mrkdwn_html
+from sandbox.browser_html import Clickable, blocks_html, channel_html, message_html, mrkdwn_html, page_html
 from sandbox.slack_state import Edit, Ephemeral, Message, SlackFile, Thread
 
 NAMES = {"U0ONCALL01": "oncall", "U0VPNCHECK": "vpncheck"}
@@ -83,3 +83,16 @@ def test_replies_sit_under_their_parent_and_private_replies_interleave_by_time()
     assert '<img class="picture" src="files/F1"' in got and "1 reply" in got
     assert 'name="thread_ts" value="1.0"' in got  # the thread's own reply box
     assert "Nothing here yet" in channel_html([], [])
+
+
+def test_the_page_lists_channels_keeps_the_composer_and_shows_what_the_bot_refused() -> None:
+    got = page_html(
+        title="# netops", channels=[("C1", "netops"), ("C2", "other")], current="C1", user="U0ONCALL01",
+        body="<p>history</p>", composer_channel="C1", names=NAMES, notice="the bot answered HTTP 401: <x>",
+    )  # fmt: skip
+    assert '<a class="on" href="./?channel=C1&amp;user=U0ONCALL01"># netops</a>' in got
+    assert '<form id="compose" class="composer" method="post" action="send">' in got
+    assert '<div class="notice">the bot answered HTTP 401: &lt;x&gt;</div>' in got
+    assert "you are @oncall" in got and '<div id="messages"><p>history</p></div>' in got
+    home = page_html(title="Home", channels=[], current=None, user="U1", body="", composer_channel=None)
+    assert 'id="compose"' not in home and '<a class="on" href="home?user=U1">' in home
