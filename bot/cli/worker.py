@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 
 from bot.access.audit import AuditEvent
+from bot.access.reload import PolicyReloader
 from bot.cli.startup import redis_is_safe
 from bot.config import Settings
 from bot.ops import metrics
@@ -80,11 +82,25 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, *, c
     )
     log.info("worker_started", worker_id=worker_id, concurrency=settings.worker_concurrency)
     sweeper = asyncio.create_task(sweep_forever(svc, stop))
-    # every worker runs the watch scheduler: the schedule in Redis makes each run happen once in all
+    # every worker runs the watch scheduler: the schedule in Redis makes each run happen once in all. It
+    # re-authorises each run, so it reads the policy file as serve does (a removed rule pauses the watch).
     watcher = asyncio.create_task(watch_forever(svc, stop))
+    reloader = (
+        asyncio.create_task(
+            PolicyReloader(
+                settings.policy_file, svc.use_policy, interval=settings.policy_reload_interval
+            ).run()
+        )
+        if settings.policy_file
+        else None
+    )
     await worker.run(stop)
     await sweeper
     await watcher
+    if reloader is not None:
+        reloader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reloader
     await handler.close()
     if health:
         await health.cleanup()

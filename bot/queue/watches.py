@@ -17,7 +17,7 @@ from typing import Any, Literal
 import redis.asyncio as aioredis
 from pydantic import BaseModel
 
-from bot.models import Report, Requester, Target, Verdict
+from bot.models import NO_FAULT, Report, Requester, Target, Verdict
 from bot.queue import scripts
 from bot.queue.jobqueue import JobQueue
 from bot.queue.keys import Keys
@@ -72,7 +72,7 @@ _NO_VERDICT = frozenset({Verdict.FAILED, Verdict.TIMED_OUT, Verdict.REJECTED})
 
 def signature(report: Report) -> str:
     """What a change is measured on: the verdict and the set of faults (Azure's ids)."""
-    faults = ",".join(sorted({f.id for f in report.faults}))
+    faults = ",".join(sorted({f.id for f in report.faults if f.id.lower() != NO_FAULT}))
     return f"{report.verdict.value}:{faults}"
 
 
