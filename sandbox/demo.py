@@ -38,6 +38,9 @@ SCENARIOS: tuple[DemoScenario, ...] = (
     DemoScenario("cn-psk-mismatch", "C0INCIDENT2", "U0ONCALL02", "a connection whose pre-shared keys differ"),
     DemoScenario("gw-no-connections", "C0INCIDENT3", "U0ONCALL03", "a VPN gateway with no connections"),
 )
+# A watch on a target the simulator flips (Healthy, Healthy, a PSK failure, …): one message, at the change.
+# Its runs queue behind the checks above (same subscription): on-demand checks never wait for a watch.
+WATCH = DemoScenario("cn-watched", "C0WATCHES", "U0ONCALL04", "a watch every second: posts only on change")
 # An alert, routed by sandbox/policy.yaml's alert_channel: the thread is opened by the bot, not by a person.
 ALERT = DemoScenario(
     "cn-ike-policy-mismatch", "C0ALERTS", "Azure Monitor", "a metric alert: tunnel bytes at 0"
@@ -75,6 +78,11 @@ def refusal(state: SlackState, scenario: DemoScenario) -> str | None:
     return None
 
 
+def watch_changes(state: SlackState, channel_id: str) -> list[str]:
+    """The messages a watch posted in its channel: one per change of verdict."""
+    return [m.text for m in state.messages(channel_id) if " changed: " in (m.text or "")]
+
+
 def card_thread(state: SlackState, channel_id: str) -> Thread | None:
     """The thread under our parent message in this channel, once it holds a card and shows the outcome."""
     for message in state.messages(channel_id):
@@ -100,7 +108,7 @@ async def run_demo(
         print(f"demo: {exc}", file=sys.stderr)
         return 2
     if not only:
-        scenarios.append(ALERT)
+        scenarios += [WATCH, ALERT]
     try:
         sandbox = Sandbox(workdir, operation_seconds=operation_seconds, realistic=realistic)
         async with sandbox:
@@ -132,16 +140,19 @@ async def _play(sandbox: Sandbox, scenarios: list[DemoScenario]) -> int:
                 print(f"━━ Azure Monitor → {ALERT_PATH}  ({scenario.what} on {scenario.target})")
                 print(f"   HTTP {status} in {(time.monotonic() - started) * 1000:.0f} ms: {body}", flush=True)
                 continue
+            text = f"watch {scenario.target} every 1s" if scenario is WATCH else scenario.target
             resp = await slack.slash_command(
-                bot_url, text=scenario.target, user_id=scenario.user_id, channel_id=scenario.channel_id
+                bot_url, text=text, user_id=scenario.user_id, channel_id=scenario.channel_id
             )
             ack_ms = (time.monotonic() - started) * 1000
             ack_text = (resp.json() or {}).get("text", "") if resp.status == 200 else f"HTTP {resp.status}"
-            print(f"━━ /vpncheck {scenario.target}  ({scenario.what})")
+            print(f"━━ /vpncheck {text}  ({scenario.what})")
             print(f"   ephemeral ack in {ack_ms:.0f} ms: {ack_text}", flush=True)
         for scenario in scenarios:
 
             def answered(state: SlackState, s: DemoScenario = scenario) -> bool:
+                if s is WATCH:
+                    return bool(watch_changes(state, s.channel_id))
                 return card_thread(state, s.channel_id) is not None or refusal(state, s) is not None
 
             try:
@@ -149,6 +160,20 @@ async def _play(sandbox: Sandbox, scenarios: list[DemoScenario]) -> int:
             except TimeoutError:
                 failures += 1
                 print(f"\n✗ no card for {scenario.target} in time.\nworker log:\n{roles.worker.tail()}")
+                continue
+            if scenario is WATCH:
+                await slack.slash_command(
+                    bot_url,
+                    text=f"unwatch {scenario.target}",
+                    user_id=scenario.user_id,
+                    channel_id=WATCH.channel_id,
+                )
+                runs = len(sandbox.arm.troubleshoot_posts(scenario.target))
+                print(
+                    f"\n#{scenario.channel_id} — /vpncheck watch {scenario.target}: {runs} runs, unwatched\n"
+                )
+                for change in watch_changes(sandbox.slack.state, scenario.channel_id):
+                    print(f"  {change}")
                 continue
             source = "alert" if scenario is ALERT else "/vpncheck"
             print(f"\n#{scenario.channel_id} — {source} {scenario.target}\n")

@@ -150,6 +150,10 @@ class Sandbox:
             "VPNCHECK_POLICY_FILE": str(SANDBOX_POLICY),
             "VPNCHECK_POLL_INTERVAL": str(max(0.05, min(2.0, self.operation_seconds / 5))),
             "VPNCHECK_LEASE_TTL": "5",
+            # watches every second and looked for often, so the demo shows one change in seconds (the
+            # production minimum is 15 minutes)
+            "VPNCHECK_WATCH_MIN_INTERVAL": "1",
+            "VPNCHECK_WATCH_TICK": "0.2",
             "VPNCHECK_ALERT_SECRET": self.alert_secret,
             **self.alert_issuer.env(),
             **self.identity.env(),

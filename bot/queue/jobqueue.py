@@ -141,7 +141,7 @@ class JobQueue:
         """Queue a watch's run (in the watch lane) and move its schedule from `due_ms` to `next_ms` in the
         same atomic step; None when that run was taken already (by another scheduler, or before a crash)."""
         res = await self._submit(
-            target, requester, query, allow_fresh=True, watch=(watch_id, str(due_ms), str(next_ms))
+            target, requester, query, allow_fresh=False, watch=(watch_id, str(due_ms), str(next_ms))
         )
         if _s(res[0]) == "skipped":
             return None

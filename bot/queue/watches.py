@@ -201,6 +201,7 @@ class WatchStore:
         next_ms = due_ms + every_ms
         if next_ms <= now * 1000:
             next_ms = int(now * 1000) + every_ms
+        # a new troubleshoot each time, never the fresh window's last answer: a watch is a schedule of checks
         return await self.queue.submit_watch_run(
             watch.target,
             watch.requester(due_ms),
