@@ -17,7 +17,8 @@ import pytest
 
 from sandbox.browser import BrowserView
 from sandbox.drive import SandboxAddress
-from tests.e2e.conftest import Running
+from sandbox.runner import Sandbox
+from tests.e2e.conftest import Running, start_bot, stop_bot
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
@@ -35,8 +36,17 @@ pytestmark = pytest.mark.skipif(
 
 
 async def test_command_typed_card_visible_rerun_clicked_second_card_visible_mention_answered_in_thread(
-    bot: Running,
+    sandbox: Sandbox, env_scope: pytest.MonkeyPatch
 ) -> None:
+    # with the first look: its chart is a shared PNG the page must show (served from the emulator's upload)
+    bot = await start_bot(sandbox, env_scope, VPNCHECK_FIRST_LOOK="true")
+    try:
+        await drive_the_page(bot)
+    finally:
+        await stop_bot(bot)
+
+
+async def drive_the_page(bot: Running) -> None:
     where = SandboxAddress(bot.sandbox.signing_secret, bot.sandbox.slack.url, bot.bot_url)
     assert CHROMIUM is not None
     async with (
@@ -46,14 +56,22 @@ async def test_command_typed_card_visible_rerun_clicked_second_card_visible_ment
     ):
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = await browser.new_page(viewport={"width": 1100, "height": 900})
+            page = await browser.new_page(viewport={"width": 1100, "height": 1000})
             await page.goto(view.url + "?channel=C0NETOPS&user=U0ONCALL01")
-            await page.fill("#compose input[name=text]", "/vpncheck cn-healthy")
+            await page.fill("#compose input[name=text]", "/vpncheck cn-psk-mismatch")
             await page.press("#compose input[name=text]", "Enter")
             rerun = page.locator("form.click button", has_text="Re-run")
             expect = playwright_api.expect
             await expect(rerun).to_have_count(1, timeout=60_000)  # the card, with its buttons
             await expect(page.locator(".thread .header").first).to_be_visible()
+            chart = page.locator(".thread img.picture").first
+            await expect(chart).to_be_visible()
+            assert await chart.evaluate("img => img.complete && img.naturalWidth > 0"), (
+                "the chart did not load"
+            )
+            if os.environ.get("VPNCHECK_UPDATE_SCREENSHOT"):
+                await page.evaluate("document.getElementById('messages').scrollTop = 0")
+                await page.screenshot(path=str(SCREENSHOT))
             await rerun.first.click()
             await expect(rerun).to_have_count(2, timeout=60_000)  # the re-run's card in the same thread
             await expect(page.locator(".thread")).to_have_count(1)
@@ -62,14 +80,11 @@ async def test_command_typed_card_visible_rerun_clicked_second_card_visible_ment
             replies = page.locator(".replies .message")
             before = await replies.count()
             reply_box = page.locator(".thread .composer.reply input[name=text]")
-            await reply_box.fill("@vpncheck check cn-healthy")
+            await reply_box.fill("@vpncheck check cn-psk-mismatch")
             await reply_box.press("Enter")
-            await expect(replies.nth(before)).to_contain_text("@vpncheck check cn-healthy")  # <@U…> as a name
-            await expect(replies.nth(before + 1)).to_contain_text(
-                "cn-healthy", timeout=60_000
-            )  # the bot's answer
-            if os.environ.get("VPNCHECK_UPDATE_SCREENSHOT"):
-                await page.screenshot(path=str(SCREENSHOT))
+            # the person's message (<@U…> drawn as a name), then the bot's answer under it
+            await expect(replies.nth(before)).to_contain_text("@vpncheck check cn-psk-mismatch")
+            await expect(replies.nth(before + 1)).to_contain_text("cn-psk-mismatch", timeout=60_000)
             # signed with the wrong secret, the bot answers 401 and the page says so (nothing silently lost)
             await page.goto(forged.url)
             await page.fill("#compose input[name=text]", "/vpncheck cn-healthy")
