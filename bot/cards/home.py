@@ -28,6 +28,7 @@ def build_home(
     hidden_queued: int = 0,
     names: Mapping[str, str] | None = None,
     now: float | None = None,
+    watches: list[Block] | None = None,
 ) -> dict[str, Any]:
     """A `views.publish` view; `recent` newest first, both it and `status` already scoped to the reader
     (`hidden_*`: how many were left out, said as a count); `now` defaults to the current time."""
@@ -50,6 +51,8 @@ def build_home(
         blocks.append(section("No checks yet." if not hidden_recent else "No checks yet that you can see."))
     if hidden_recent:
         blocks.append(context([hidden_note(hidden_recent)]))
+    if watches:  # the reader's watches (bot/cards/watch_card.home_watch_blocks)
+        blocks += [divider(), *watches]
     how_to = [divider(), header("How to use"), section("\n".join(usage_lines(max_targets)))]
     blocks += [divider(), header("Queues")]
     blocks += status_blocks(

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from bot.cards.blocks import Block, button, context, header, section
 from bot.cards.escape import escape_mrkdwn
+
+UNWATCH_ACTION = "watch_unwatch"
 
 _ICON = {"healthy": "✅", "warning": "⚠️", "unhealthy": "❌", "unknown": "❔"}
 
@@ -65,3 +70,37 @@ def paused(name: str, reason: str) -> str:
         f"⏸️ The watch on `{escape_mrkdwn(name)}` is paused: {escape_mrkdwn(reason)}. "
         "Someone with access can set it again with `/vpncheck watch`."
     )
+
+
+@dataclass(frozen=True)
+class HomeWatch:
+    """One of the reader's watches on App Home."""
+
+    watch_id: str
+    name: str
+    channel_id: str
+    every: float
+    last: str  # last signature, or ""
+    paused: str  # why it is paused, or ""
+
+
+def home_watch_blocks(watches: list[HomeWatch], *, hidden: int = 0, limit: int = 20) -> list[Block]:
+    """App Home's "Your watches" section: each watch the reader set (and may still see) with an Unwatch
+    button whose value is the watch id (the handler checks the presser may remove it)."""
+    blocks: list[Block] = [header("Your watches")]
+    if not watches:
+        blocks.append(section("No watches. `/vpncheck watch gw-prod-weu every 1h` in a channel sets one."))
+    for w in watches[:limit]:
+        state = _state(w.last) if w.last else "no result yet"
+        if w.paused:
+            state = f"⏸ paused: {escape_mrkdwn(w.paused)}"
+        block = section(
+            f"`{escape_mrkdwn(w.name)}` in <#{w.channel_id}> every {format_interval(w.every)}\n{state}"
+        )
+        unwatch = button("Unwatch", UNWATCH_ACTION, value=w.watch_id)
+        if unwatch is not None:
+            block["accessory"] = unwatch
+        blocks.append(block)
+    if hidden:
+        blocks.append(context([f"{hidden} more of your watches are on targets you may no longer see."]))
+    return blocks

@@ -7,6 +7,7 @@ from bot.models import Requester
 from bot.queue import JobRecord
 from bot.services import Services
 from bot.slack.queue_views import requesters, to_history_entries, visible_status
+from bot.slack.watches import home_watches, unwatch_button
 
 _RECENT = 10
 
@@ -37,5 +38,12 @@ async def publish_home(svc: Services, user_id: str) -> None:
         hidden_recent=hidden,
         hidden_queued=hidden_queued,
         names=await svc.names.of(requesters(queues)),
+        watches=await home_watches(svc, user_id, may_see),
     )
     await svc.slack.views_publish(user_id=user_id, view=view)
+
+
+async def unwatch_and_refresh(svc: Services, user_id: str, watch_id: str) -> None:
+    """App Home's Unwatch button: remove the watch (when the presser may), then redraw the tab."""
+    await unwatch_button(svc, user_id, watch_id)
+    await publish_home(svc, user_id)

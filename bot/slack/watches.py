@@ -15,7 +15,9 @@ import time
 from typing import Any
 
 from bot.access.audit import AuditEvent
+from bot.azure.resolve import MaySee
 from bot.cards import watch_card
+from bot.cards.blocks import Block
 from bot.models import Report, Requester, Target
 from bot.ops.logging import get_logger
 from bot.queue.records import JobRecord
@@ -140,3 +142,31 @@ async def deliver_watch_run(
         channel=requester.channel_id, text=watch_card.changed(target.name, seen[0], seen[1], permalink)
     )
     return True
+
+
+async def home_watches(svc: Services, user_id: str, may_see: MaySee) -> list[Block]:
+    """App Home's section of the watches `user_id` set, only those on targets they may still see."""
+    shown, hidden = [], 0
+    for w in await svc.watches.of_user(user_id):
+        if not await may_see(w.target):
+            hidden += 1
+            continue
+        shown.append(watch_card.HomeWatch(w.id, w.query, w.channel_id, w.every, w.last_signature, w.paused))
+    return watch_card.home_watch_blocks(shown, hidden=hidden)
+
+
+async def unwatch_button(svc: Services, user_id: str, wid: str) -> str:
+    """App Home's Unwatch: allowed to whoever may check the target in the watch's channel (as `unwatch`)."""
+    watch = await svc.watches.get(wid)
+    if watch is None:
+        return "That watch is gone already."
+    presser = Requester(user_id=user_id, channel_id=watch.channel_id, team_id=watch.team_id)
+    decision = await svc.authorize(presser, watch.target)
+    if not decision.allowed:
+        await svc.audit.record(
+            AuditEvent.of(presser, "unwatch", "refused", target=watch.target.id, detail=decision.reason)
+        )
+        return f"🔒 {decision.reason}"
+    await svc.watches.remove(wid)
+    await svc.audit.record(AuditEvent.of(presser, "unwatch", "ok", target=watch.target.id))
+    return watch_card.unwatched(watch.query, existed=True)

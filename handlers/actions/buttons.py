@@ -9,11 +9,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.errors import SlackApiError
 
 from bot.cards.report_card import LINK_ACTION_PREFIX, LOGS_ACTION, PORTAL_ACTION, RERUN_ACTION
+from bot.cards.watch_card import UNWATCH_ACTION
 from bot.models import Requester
 from bot.services import Services
 from bot.slack.app import services
 from bot.slack.buttons import ButtonPress, handle_logs, handle_rerun, record_link
 from bot.slack.command_runner import PRIVATE, Reply, replies_or_failure
+from bot.slack.home import unwatch_and_refresh
 
 
 def _press(body: dict[str, Any]) -> ButtonPress:
@@ -72,6 +74,14 @@ async def link(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -
     await replies_or_failure(svc, record_link(svc, _press(body), body["actions"][0].get("action_id", "")))
 
 
+async def unwatch(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    """App Home's Unwatch: the watch goes (if the presser may check its target there), the tab is redrawn."""
+    await ack()
+    svc = services(context)
+    user_id = body["user"]["id"]
+    await replies_or_failure(svc, unwatch_and_refresh(svc, user_id, body["actions"][0].get("value") or ""))
+
+
 LINK_ACTIONS = re.compile(rf"^({re.escape(LINK_ACTION_PREFIX)}\d+|{re.escape(PORTAL_ACTION)})$")
 
 
@@ -79,3 +89,4 @@ def register(app: AsyncApp) -> None:
     app.action(RERUN_ACTION)(rerun)
     app.action(LOGS_ACTION)(logs)
     app.action(LINK_ACTIONS)(link)
+    app.action(UNWATCH_ACTION)(unwatch)
