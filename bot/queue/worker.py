@@ -170,6 +170,11 @@ class Worker:
                     await self._fill()
                 except RedisError as exc:
                     log.warning("worker.redis_error", error=str(exc))
+                except Exception as exc:
+                    # The loop must outlive a client library's surprise: redis-py's cluster client raised
+                    # AttributeError on a connection closed under it during a failover (seen in make test),
+                    # and a dead loop would leave every queued job waiting for good.
+                    log.exception("worker.fill_failed", error=repr(exc))
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.poll_interval):
                         await self._kick.wait()

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import redis.asyncio as aioredis
 
 from bot.models import Verdict
-from bot.queue import JobQueue
+from bot.queue import JobQueue, Work
 from bot.queue.worker import Worker
 from tests.queue.fakes import FakeHandler
 from tests.queue.helpers import FakeClock, requester, target
@@ -186,3 +186,26 @@ async def test_a_job_that_keeps_crashing_workers_is_given_up_with_a_card(
     assert handler.runs == [] and handler.verdicts[requester(1).thread_key] == Verdict.FAILED
     job = await queue.get(s.job_id)
     assert job is not None and job.state == "failed" and job.attempts == 6
+
+
+class SurprisingQueue(JobQueue):
+    """A queue whose client library fails once in a way that is not a RedisError (redis-py's cluster
+    client raised AttributeError on a connection closed under it during a failover, in make test)."""
+
+    surprised = False
+
+    async def claim_work(self, owner: str, *, jobs: int, deliveries: int = 0) -> Work:
+        if not self.surprised:
+            self.surprised = True
+            raise AttributeError("'NoneType' object has no attribute 'writelines'")
+        return await super().claim_work(owner, jobs=jobs, deliveries=deliveries)
+
+
+async def test_the_loop_outlives_an_unexpected_client_error(redis_client: aioredis.Redis) -> None:
+    """Old main: the worker's loop died with the error and every queued job waited for good."""
+    queue = SurprisingQueue(redis_client, lease_ttl=2.0, fresh_window=0)
+    handler = FakeHandler(duration=0.01)
+    sub = await queue.submit(target(1), requester(1), "gw")
+    async with running(queue, handler):
+        await handler.wait_for(lambda: len(handler.cards) == 1)
+    assert queue.surprised and handler.runs == [sub.job_id]
