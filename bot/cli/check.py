@@ -5,11 +5,13 @@ redrawn in place on a terminal and as plain timestamped lines otherwise (logs, C
 
 Azure runs one troubleshoot per subscription at a time, so the terminal follows the queue's rule: it takes
 the subscription's slot in Redis as a worker does (waiting, and saying for whom, while the bot or another
-terminal holds it), keeps it renewed while Azure runs, and gives it back at the end or on Ctrl-C. If the
-process dies, the slot's lease expires as a worker's would. `--no-queue` skips this (no Redis needed).
+terminal holds it), keeps it renewed while Azure runs, and gives it back at the end, or on Ctrl-C / SIGTERM
+before Azure was asked; interrupted once it was, the slot is kept as long as a run takes (Azure goes on). If
+the process dies, the slot's lease expires as a worker's would. `--no-queue` skips this (no Redis needed).
 
 Exit codes: 0 healthy; 1 Azure found a problem (unhealthy, warning, or an unknown code);
-2 no verdict (the target was rejected, the check failed or timed out, or Redis was unreachable).
+2 no verdict (the target was rejected, the check failed or timed out, or Redis was unreachable);
+130 / 143 interrupted by Ctrl-C / SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
 import sys
 import time
@@ -123,10 +126,6 @@ class ProgressLine:
 # --- the command --------------------------------------------------------------------------------------
 
 
-async def _no_checkpoint(_: dict[str, str]) -> None:
-    """The terminal run keeps no checkpoint: interrupted, it is simply run again later."""
-
-
 SLOT_POLL_SECONDS = 2.0  # how often a waiting terminal looks at the slot again (nothing notifies it)
 INTERRUPTED_HOLD_SECONDS = 300.0  # an interrupted run keeps its slot this long: Azure may still be running it
 
@@ -146,9 +145,26 @@ async def describe_busy(queue: JobQueue, busy: SlotBusy, now: float) -> str:
     return f"waiting: {what} has held this subscription{held} ({busy.holder})"
 
 
+class AzureRun:
+    """Whether Azure may have a run of ours: set by the engine's first checkpoint, written just before the
+    start POST can reach Azure. Before it, an interrupted terminal has nothing running and frees the slot."""
+
+    def __init__(self) -> None:
+        self.may_run = False
+
+    async def save_checkpoint(self, _: dict[str, str]) -> None:
+        self.may_run = True  # the terminal keeps no checkpoint: interrupted, it is simply run again later
+
+
 @contextlib.asynccontextmanager
 async def subscription_slot(
-    queue: JobQueue, target: Target, owner: str, progress: ProgressLine, *, poll: float = SLOT_POLL_SECONDS
+    queue: JobQueue,
+    target: Target,
+    owner: str,
+    progress: ProgressLine,
+    run: AzureRun,
+    *,
+    poll: float = SLOT_POLL_SECONDS,
 ) -> AsyncIterator[Claim]:
     """Waits for the target's subscription slot and holds it (renewed) until the block ends."""
     said = ""
@@ -169,11 +185,15 @@ async def subscription_slot(
     try:
         yield got
     except BaseException:
-        # Interrupted (Ctrl-C, SIGTERM) while Azure may still be running: the slot stays held for as long as
-        # a run usually takes, so the bot does not start one Azure would refuse; then it expires.
         await stop_renewing()
-        with contextlib.suppress(RedisError, LeaseLost):
-            await asyncio.shield(queue.renew(got, ttl=INTERRUPTED_HOLD_SECONDS))
+        if run.may_run:
+            # Interrupted (Ctrl-C, SIGTERM) while Azure may still be running: the slot stays held for as long
+            # as a run usually takes, so the bot does not start one Azure would refuse; then it expires.
+            with contextlib.suppress(RedisError, LeaseLost):
+                await asyncio.shield(queue.renew(got, ttl=INTERRUPTED_HOLD_SECONDS))
+        else:  # nothing reached Azure: the slot is given back at once
+            with contextlib.suppress(RedisError):
+                await asyncio.shield(queue.release_slot(got))
         raise
     await stop_renewing()
     with contextlib.suppress(RedisError):  # unreachable now: the lease expires on its own
@@ -212,8 +232,9 @@ async def check(
     if isinstance(resolved, Report):
         report = resolved
     else:
+        run = AzureRun()
         slot = (
-            subscription_slot(queue, resolved, owner, progress)
+            subscription_slot(queue, resolved, owner, progress, run)
             if queue is not None
             else contextlib.nullcontext()
         )
@@ -222,25 +243,57 @@ async def check(
                 report = await engine.run(
                     resolved,
                     checkpoint=None,
-                    save_checkpoint=_no_checkpoint,
+                    save_checkpoint=run.save_checkpoint,
                     progress=progress.note,
                     query=query,
                 )
         except asyncio.CancelledError:
-            err.write(
-                "\nInterrupted. The troubleshoot may still be running in Azure: wait about 5 minutes before "
-                "running it again (Azure runs one per subscription at a time; the bot waits as long).\n"
-            )
+            if run.may_run:
+                err.write(
+                    "\nInterrupted. The troubleshoot may still be running in Azure: wait about 5 minutes "
+                    "before running it again (Azure runs one per subscription at a time; the bot waits as "
+                    "long).\n"
+                )
+            else:
+                err.write("\nInterrupted before Azure was asked: nothing runs; the subscription is free.\n")
             raise
     out.write((render_json(report) if as_json else render_text(report)) + "\n")
     out.flush()
     return exit_code(report.verdict)
 
 
+def _cancel_on_signals() -> list[int]:
+    """Ctrl-C and SIGTERM cancel the check (so the slot is given back or held, see subscription_slot);
+    returns the list the signal received is noted in."""
+    got: list[int] = []
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: int) -> None:
+        got.append(sig)
+        if task is not None:
+            task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    return got
+
+
 async def run_check_command(
     argv_target: str, *, as_json: bool, settings: Settings, use_queue: bool = True
 ) -> int:
-    """Body of `vpncheck check`; returns the process exit code (see the module docstring)."""
+    """Body of `vpncheck check`; returns the process exit code (see the module docstring; 128 + the
+    signal's number when Ctrl-C or SIGTERM stopped it)."""
+    interrupted = _cancel_on_signals()
+    try:
+        return await _check_command(argv_target, as_json=as_json, settings=settings, use_queue=use_queue)
+    except asyncio.CancelledError:
+        if not interrupted:
+            raise
+        return 128 + interrupted[0]
+
+
+async def _check_command(argv_target: str, *, as_json: bool, settings: Settings, use_queue: bool) -> int:
     redis = connect(settings.redis_url, cluster=settings.redis_cluster) if use_queue else None
     queue = JobQueue(redis, lease_ttl=settings.lease_ttl) if redis is not None else None
     engine = CheckEngine.from_settings(settings)

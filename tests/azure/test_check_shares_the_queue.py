@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 
-from bot.cli.check import EXIT_PROBLEM, check
-from bot.models import Report, Requester, Verdict
+from bot.azure.engine import CheckEngine
+from bot.cli.check import EXIT_PROBLEM, INTERRUPTED_HOLD_SECONDS, check
+from bot.models import Report, Requester, Target, Verdict
 from bot.queue import Claim, JobQueue, SlotBusy
 from sandbox.arm import ArmSimulator
 from tests.azure.conftest import EngineFactory
@@ -34,6 +39,22 @@ class Stderr(io.StringIO):
         return n
 
 
+def _terminal(engine: CheckEngine, queue: JobQueue, err: io.StringIO, owner: str) -> asyncio.Task[int]:
+    """`vpncheck check cn-psk-mismatch --json` beside the bot's queue, its stderr in `err`."""
+    return asyncio.create_task(
+        check(
+            engine,
+            "cn-psk-mismatch",
+            as_json=True,
+            out=io.StringIO(),
+            err=err,
+            tty=False,
+            queue=queue,
+            owner=owner,
+        )
+    )
+
+
 async def test_the_terminal_waits_for_the_bots_run_then_runs_alone(
     make_engine: EngineFactory, arm: ArmSimulator, redis_client: aioredis.Redis
 ) -> None:
@@ -50,18 +71,7 @@ async def test_the_terminal_waits_for_the_bots_run_then_runs_alone(
     [bot_claim] = (await queue.claim_work("worker-1", jobs=1)).claims
 
     err = Stderr("has held this subscription")
-    terminal = asyncio.create_task(
-        check(
-            engine,
-            "cn-psk-mismatch",
-            as_json=True,
-            out=io.StringIO(),
-            err=err,
-            tty=False,
-            queue=queue,
-            owner="terminal@test:1",
-        )
-    )
+    terminal = _terminal(engine, queue, err, "terminal@test:1")
     await asyncio.wait_for(err.seen.wait(), 20)  # it says whose check it waits for
     assert "cn-other" in err.getvalue() and "worker-1" in err.getvalue()
     assert arm.troubleshoot_posts("cn-psk-mismatch") == []  # no run started beside the bot's
@@ -103,3 +113,52 @@ async def test_queued_bot_checks_go_before_the_terminal(redis_client: aioredis.R
     await queue.submit(target(1), requester(1), "gw")
     busy = await queue.take_slot(target(1).subscription_id, "terminal@a:1")
     assert isinstance(busy, SlotBusy) and (busy.reason, busy.queued) == ("queued", 1)
+
+
+async def _interrupted(
+    engine: CheckEngine, redis: aioredis.Redis, *, asked_azure: bool
+) -> tuple[str, JobQueue, str]:
+    """Runs the terminal check on an Azure that never answers, cancels it as Ctrl-C or SIGTERM would once it
+    holds the slot (after the engine's first checkpoint when `asked_azure`); returns what stderr said, the
+    queue and the subscription."""
+    queue = JobQueue(redis, lease_ttl=30.0)
+    resolved = await engine.resolve("cn-psk-mismatch")
+    assert not isinstance(resolved, Report)
+    inside = asyncio.Event()
+
+    async def run(
+        _: Target, *, save_checkpoint: Callable[[dict[str, str]], Awaitable[None]], **__: Any
+    ) -> Report:
+        if asked_azure:
+            await save_checkpoint({"starting_since": "1"})  # written just before the start POST
+        inside.set()
+        await asyncio.Event().wait()  # Azure still working
+        raise AssertionError("unreachable")
+
+    engine.run = run  # type: ignore[method-assign,assignment]
+    err = io.StringIO()
+    terminal = _terminal(engine, queue, err, "terminal@test:2")
+    await inside.wait()
+    terminal.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await terminal
+    return err.getvalue(), queue, resolved.subscription_id
+
+
+async def test_interrupted_before_azure_was_asked_the_slot_is_free_at_once(
+    make_engine: EngineFactory, redis_client: aioredis.Redis
+) -> None:
+    said, queue, sub = await _interrupted(make_engine(), redis_client, asked_azure=False)
+    assert "nothing runs" in said
+    assert isinstance(await queue.take_slot(sub, "the-bot"), Claim)
+
+
+async def test_interrupted_while_azure_may_run_the_slot_is_kept_for_the_run(
+    make_engine: EngineFactory, redis_client: aioredis.Redis
+) -> None:
+    said, queue, sub = await _interrupted(make_engine(), redis_client, asked_azure=True)
+    assert "may still be running in Azure" in said
+    busy = await queue.take_slot(sub, "the-bot")
+    assert isinstance(busy, SlotBusy) and busy.holder == "terminal@test:2"
+    expires = await redis_client.hget(queue.keys.lease(sub), "expires")
+    assert float(expires or 0) > time.time() + INTERRUPTED_HOLD_SECONDS - 30  # held the run's length
