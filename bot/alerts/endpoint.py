@@ -38,6 +38,7 @@ from bot.alerts.schema import Alert, AlertError, parse_alert
 from bot.models import Report, Requester, Target
 from bot.ops.logging import get_logger
 from bot.queue.alert_threads import (
+    ALERT_TTL_SECONDS,
     AlertThread,
     alert_thread,
     claim_alert,
@@ -176,8 +177,11 @@ async def _start(svc: Services, alert: Alert, targets: list[Target], channel: st
             return Answer(202, "joined", f"joined the running check (job {running.job_id})")
 
     label = ", ".join(target_label(t) for t in targets)
-    posted = await svc.slack.chat_postMessage(channel=channel, text=fired_parent(alert, label))
+    fired = fired_parent(alert, label)
+    posted = await svc.slack.chat_postMessage(channel=channel, text=fired)
     ts = str(posted["ts"])
+    # kept so the message can say the verdict when the check ends (bot/slack/parent_message.py)
+    await svc.redis.set(svc.queue.keys.alert_parent(channel, ts), fired, ex=ALERT_TTL_SECONDS)
     requester = Requester(user_id=ALERT_USER, channel_id=channel, thread_ts=ts, source="alert")
     jobs: list[str] = []
     for target in targets:

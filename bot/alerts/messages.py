@@ -14,7 +14,15 @@ def _rule(alert: Alert) -> str:
 
 def fired_parent(alert: Alert, target_label: str) -> str:
     sev = f" ({escape_mrkdwn(alert.severity)})" if alert.severity else ""
-    return f"🔔 {_rule(alert)}{sev} fired on *{escape_mrkdwn(target_label)}*: checking"
+    return f"🔔 {_rule(alert)}{sev} fired on *{escape_mrkdwn(target_label)}*{CHECKING}"
+
+
+CHECKING = ": checking"
+
+
+def checked_parent(fired: str, verdict_title: str) -> str:
+    """The alert's parent once a check ended: the fired line with its verdict instead of "checking"."""
+    return f"{fired.removesuffix(CHECKING)}: {escape_mrkdwn(verdict_title)} — details in thread"
 
 
 def joined_note(alert: Alert) -> str:

@@ -117,6 +117,10 @@ class Keys:
         """Where an Azure Monitor alert instance's thread is remembered (its id hashed: ids are long)."""
         return f"{self.tag}:alert:{alert_digest}"
 
+    def alert_parent(self, channel_id: str, ts: str) -> str:
+        """The text an alert's parent message was posted with, so its end can be edited into it."""
+        return f"{self.tag}:alert-parent:{channel_id}:{ts}"
+
     def alert_target(self, target_key: str) -> str:
         """The latest alert thread of a target: a second alert on it joins that check while it runs."""
         return f"{self.tag}:alert-target:{target_key}"

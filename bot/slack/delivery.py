@@ -28,7 +28,7 @@ from bot.queue.worker import JobContext
 from bot.services import Services
 from bot.slack.channel_errors import explain_refusal
 from bot.slack.first_look import stored_first_look
-from bot.slack.parent_message import edit_parent, refresh_positions
+from bot.slack.parent_message import edit_alert_parent, edit_parent, refresh_positions
 from bot.slack.watches import deliver_watch_run
 from bot.slack.web import is_permanent
 
@@ -309,6 +309,9 @@ class SlackJobHandler:
     ) -> None:
         if report and report.finished_at and report.started_at:
             elapsed = report.finished_at - report.started_at
+        if state == "done" and report is not None and req.source == "alert":
+            await edit_alert_parent(self.svc, req, report)
+            return
         await edit_parent(
             self.svc,
             req,

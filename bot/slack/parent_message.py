@@ -20,8 +20,10 @@ from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alerts.messages import checked_parent
 from bot.cards.progress import REQUEST_EVENT, build_parent
-from bot.models import ParentState, Requester, Target, Verdict
+from bot.cards.verdicts import verdict_title
+from bot.models import ParentState, Report, Requester, Target, Verdict
 from bot.ops.logging import get_logger
 from bot.queue.marks import advance_parent, latest_parent_edit, note_channel
 from bot.services import Services
@@ -249,3 +251,19 @@ async def refresh_positions(svc: Services, subscription_id: str) -> int:
             )
             asked += 1
     return asked
+
+
+async def edit_alert_parent(svc: Services, requester: Requester, report: Report) -> None:
+    """An alert's parent ("🔔 … fired on …: checking") says the verdict once its check ended; edited as
+    final ("done"), so a repeated delivery edits nothing new. Without the stored text (expired) it is left."""
+    thread = requester.thread_ts
+    if requester.source != "alert" or not thread:
+        return
+    fired = await svc.redis.get(svc.queue.keys.alert_parent(requester.channel_id, thread))
+    if fired is None:
+        return
+    text = checked_parent(fired.decode() if isinstance(fired, bytes) else str(fired), verdict_title(report))
+    try:
+        await apply_edit(svc.redis, svc.slack, requester.channel_id, thread, "done", {"text": text})
+    except SlackApiError as exc:  # the thread's card is the answer; the parent is a summary
+        log.warning("alert_parent_update_failed", error=str(exc.response.get("error")))

@@ -44,6 +44,14 @@ async def test_metric_alert_becomes_a_thread_with_a_card_and_resolved_is_noted(b
     [card] = cards_in(thread)
     assert "Authentication" in json.dumps(card.blocks) or "shared key" in json.dumps(card.blocks).lower()
 
+    def says_verdict(state: SlackState) -> bool:  # the parent ends with the verdict, not "checking"
+        parent = state.thread(CHANNEL, thread.parent.ts).parent.text
+        return "details in thread" in parent and "checking" not in parent
+
+    await bot.sandbox.slack.wait_for(says_verdict)
+    parent = bot.sandbox.slack.state.thread(CHANNEL, thread.parent.ts).parent.text
+    assert "tunnel-bytes-zero" in parent and "fired on" in parent and "Unhealthy" in parent, parent
+
     alert_id = payload["data"]["essentials"]["alertId"]
     resolved = alert_payload(
         "metric",
