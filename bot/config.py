@@ -186,6 +186,22 @@ class Settings(BaseSettings):
             out[name.strip().lower()] = target.strip()
         return out
 
+    @field_validator("azure_storage_by_region", mode="before")
+    @classmethod
+    def _by_region(cls, value: object) -> object:
+        """Also read as a list of {"region", "account_id", "container_url"} entries: the shape the Bicep in
+        deploy/azure writes (its template language builds a list without lambdas, which checkov can parse)."""
+        if isinstance(value, list):
+            out: dict[str, object] = {}
+            for entry in value:
+                if not isinstance(entry, dict) or "region" not in entry:
+                    raise ValueError(
+                        'each entry of the list form needs "region", "account_id", "container_url"'
+                    )
+                out[str(entry["region"])] = {k: v for k, v in entry.items() if k != "region"}
+            return out
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:

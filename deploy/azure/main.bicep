@@ -61,6 +61,9 @@ param tags object = {
   application: 'vpncheck'
 }
 
+@description('Extra regions whose gateways get a log storage account in their own region (e.g. [\'northeurope\']): Network Watcher\'s cross-region writes are undocumented. Targets of other regions use the default account.')
+param logRegions array = []
+
 var logsContainerName = 'vpn-troubleshoot'
 
 module identity 'modules/identity.bicep' = {
@@ -83,6 +86,21 @@ module storage 'modules/storage.bicep' = {
     tags: tags
   }
 }
+
+// One more account per extra region, the same module and so the same hardening, lifecycle rule and grants
+// (the key-listing actions scoped to that account, blob read on its container) for the bot's identity.
+module regionalStorage 'modules/storage.bicep' = [for region in logRegions: {
+  name: 'vpncheck-storage-${region}'
+  params: {
+    location: region
+    namePrefix: namePrefix
+    nameSuffix: region
+    containerName: logsContainerName
+    retentionDays: logRetentionDays
+    principalId: identity.outputs.principalId
+    tags: tags
+  }
+}]
 
 module redis 'modules/redis.bicep' = {
   name: 'vpncheck-redis'
@@ -140,6 +158,11 @@ module apps 'modules/containerapps.bicep' = {
     slackTeamIds: slackTeamIds
     storageAccountId: storage.outputs.accountId
     storageContainerUrl: storage.outputs.containerUrl
+    regionalLogStores: [for (region, i) in logRegions: {
+      region: region
+      account_id: regionalStorage[i].outputs.accountId
+      container_url: regionalStorage[i].outputs.containerUrl
+    }]
     redisHost: redis.outputs.hostName
     redisPort: redis.outputs.port
     secretUris: vault.outputs.secretUris

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.azure.firstlook import PERMISSIONS
+from bot.config import StorageRef, load_settings
 from tests.deploy.conftest import AZURE
 
 BICEP_FILES = sorted(AZURE.rglob("*.bicep"))
@@ -127,3 +128,48 @@ def test_example_parameters_name_only_declared_parameters() -> None:
     secure = {name for name, decorators in declared.items() if "@secure()" in decorators}
     assert secure == {"slackBotToken", "slackSigningSecret"}
     assert not secure & set(example["parameters"]), "secrets are passed on the command line, never in a file"
+
+
+def test_each_extra_region_gets_its_log_account_grants_and_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """logRegions: one account per region from the storage module (so its grants and hardening), and the bot
+    is told of each through AZURE_STORAGE_BY_REGION in the shape its settings read (old main: one account,
+    regions mapped by hand)."""
+    main = (AZURE / "main.bicep").read_text()
+    apps = (AZURE / "modules" / "containerapps.bicep").read_text()
+    storage = (AZURE / "modules" / "storage.bicep").read_text()
+    assert "param logRegions array = []" in main
+    loop = re.search(
+        r"module regionalStorage 'modules/storage.bicep' = \[for region in logRegions: \{(.*?)\n\}\]",
+        main,
+        re.S,
+    )
+    assert loop, "no storage module per region"
+    body = loop.group(1)
+    for line in ("location: region", "nameSuffix: region", "principalId: identity.outputs.principalId"):
+        assert line in body, line
+    # the module's grants go to the principal it is given, on its own account and container
+    assert re.search(r"resource logWriterGrant .*?principalId: principalId", storage, re.S)
+    assert re.search(r"resource readerGrant .*?principalId: principalId", storage, re.S)
+    # account names differ per region, and the default account keeps its name
+    assert (
+        "empty(nameSuffix) ? uniqueString(resourceGroup().id) : uniqueString(resourceGroup().id, nameSuffix)"
+        in storage
+    )
+    # the setting: keys are regions, values carry exactly StorageRef's fields
+    assert "regionalLogStores: [for (region, i) in logRegions:" in main
+    assert (
+        "regionalStorage[i].outputs.accountId" in main and "regionalStorage[i].outputs.containerUrl" in main
+    )
+    assert "{ name: 'AZURE_STORAGE_BY_REGION', value: string(regionalLogStores) }" in apps
+    entry = re.search(r"regionalLogStores: \[for \(region, i\) in logRegions: \{(.*?)\}\]", main, re.S)
+    assert entry
+    fields = set(re.findall(r"(\w+): ", entry.group(1)))
+    assert fields == {"region", *StorageRef.model_fields}, fields
+    # ...and the bot reads that list (Bicep's string() of it: JSON) from its environment
+    account = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/stneu"
+    url = "https://stneu.blob.core.windows.net/vpn-troubleshoot"
+    written = [{"region": "northeurope", "account_id": account, "container_url": url}]
+    monkeypatch.setenv("AZURE_STORAGE_BY_REGION", json.dumps(written))
+    assert load_settings().azure_storage_by_region == {
+        "northeurope": StorageRef(account_id=account, container_url=url)
+    }

@@ -27,6 +27,9 @@ param storageAccountId string
 @description('Logs container URL passed to Network Watcher (AZURE_STORAGE_CONTAINER_URL).')
 param storageContainerUrl string
 
+@description('Log storage of extra regions, [{region, account_id, container_url}] (AZURE_STORAGE_BY_REGION).')
+param regionalLogStores array = []
+
 @description('Host name of Azure Managed Redis.')
 param redisHost string
 
@@ -83,6 +86,7 @@ var commonEnv = [
   { name: 'SLACK_TEAM_IDS', value: slackTeamIds }
   { name: 'AZURE_STORAGE_ACCOUNT_ID', value: storageAccountId }
   { name: 'AZURE_STORAGE_CONTAINER_URL', value: storageContainerUrl }
+  { name: 'AZURE_STORAGE_BY_REGION', value: string(regionalLogStores) }
   { name: 'VPNCHECK_POLICY_FILE', value: '/etc/vpncheck/policy.yaml' }
   { name: 'VPNCHECK_ALIASES', value: aliases }
   { name: 'LOG_FORMAT', value: 'json' }

@@ -14,6 +14,9 @@ param location string
 @description('Prefix of the account name.')
 param namePrefix string
 
+@description('Distinguishes an extra region\'s account from the default one (its region); empty for the default.')
+param nameSuffix string = ''
+
 @description('Name of the blob container that receives the log zips.')
 param containerName string
 
@@ -35,7 +38,8 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_206: Troubleshoot logs are re-creatable diagnostics; LRS is enough
   // checkov:skip=CKV_AZURE_59: Container Apps (consumption) reads over the public endpoint; see docs for VNet
   // checkov:skip=CKV_AZURE_35: Container Apps (consumption) egress has no fixed range to allow; see docs for VNet
-  name: take(toLower('st${namePrefix}${uniqueString(resourceGroup().id)}'), 24)
+  // the default account keeps the name it always had; a region's account gets one of its own
+  name: take(toLower('st${namePrefix}${empty(nameSuffix) ? uniqueString(resourceGroup().id) : uniqueString(resourceGroup().id, nameSuffix)}'), 24)
   location: location
   tags: tags
   kind: 'StorageV2'
