@@ -28,7 +28,12 @@ from bot.azure.ids import (
     parse_resource_id,
 )
 from bot.azure.reports import failed, rejected
-from bot.azure.support import connection_problem, gateway_problem, unsupported_resource
+from bot.azure.support import (
+    FOR_OTHER_RESOURCES,
+    connection_problem,
+    gateway_problem,
+    unsupported_resource,
+)
 from bot.azure.watcher import WatcherDirectory, no_watcher_message
 from bot.models import Report, Scoped, Target, TargetKind
 from bot.ops.logging import get_logger
@@ -213,7 +218,7 @@ class TargetResolver:
                 query,
                 f"`{rid.name}` is a {rid.namespace}/{rid.type}: VPN troubleshoot only checks virtual network "
                 "gateways (Microsoft.Network/virtualNetworkGateways) and their connections "
-                "(Microsoft.Network/connections).",
+                f"(Microsoft.Network/connections); {FOR_OTHER_RESOURCES}.",
             )
         if self._subscriptions and rid.subscription_id.lower() not in self._subscriptions:
             return rejected(

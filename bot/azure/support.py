@@ -78,6 +78,11 @@ _FOR_POLICY_BASED = (
     "Analytics, or use Network Watcher Connection Monitor"
 )
 _FOR_P2S = ": for point-to-site read the gateway's P2SDiagnosticLog in Log Analytics"
+# Any other resource: what Network Watcher offers for reachability in general.
+FOR_OTHER_RESOURCES = (
+    "for reachability from a virtual machine (or Application Gateway, Bastion) to an endpoint use Network "
+    "Watcher Connection troubleshoot, or Connection Monitor to watch it over time"
+)
 
 
 def gateway_problem(gateway_type: str | None, vpn_type: str | None) -> str | None:
@@ -88,7 +93,10 @@ def gateway_problem(gateway_type: str | None, vpn_type: str | None) -> str | Non
             "it is an ExpressRoute gateway; VPN troubleshoot only supports VPN gateways" + _FOR_EXPRESSROUTE
         )
     if gtype and gtype != "vpn":
-        return f"its gateway type is {gateway_type}; VPN troubleshoot only supports VPN gateways"
+        return (
+            f"its gateway type is {gateway_type}; VPN troubleshoot only supports VPN gateways: "
+            + FOR_OTHER_RESOURCES
+        )
     if (vpn_type or "").lower() == "policybased":
         return (
             "it is a policy-based VPN gateway; VPN troubleshoot only supports route-based gateways"
@@ -111,4 +119,7 @@ def connection_problem(connection_type: str | None) -> str | None:
             "it is a point-to-site (VPNClient) connection; VPN troubleshoot only supports IPsec and VNet2VNet"
             + _FOR_P2S
         )
-    return f"its connection type is {connection_type}; VPN troubleshoot only supports IPsec and VNet2VNet"
+    return (
+        f"its connection type is {connection_type}; VPN troubleshoot only supports IPsec and VNet2VNet: "
+        + FOR_OTHER_RESOURCES
+    )

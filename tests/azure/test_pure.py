@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
@@ -13,7 +14,7 @@ from bot.azure.errors import missing_action
 from bot.azure.ids import parse_resource_id
 from bot.azure.logstore import LogBlob, pick_log_blob
 from bot.azure.results import parse_azure_time, parse_result, verdict_for
-from bot.azure.support import connection_problem, gateway_problem
+from bot.azure.support import _UNSUPPORTED, connection_problem, gateway_problem
 from bot.azure.troubleshoot import is_fresh
 from bot.azure.watcher import WatcherRef, pick_watcher
 from bot.models import Fault, Verdict
@@ -215,3 +216,8 @@ def test_unsupported_targets_are_refused_with_the_azure_tool_that_covers_them() 
     assert "Diagnose and solve problems" in (connection_problem("ExpressRoute") or "")
     assert "P2SDiagnosticLog" in (connection_problem("VPNClient") or "")
     assert gateway_problem("Vpn", "RouteBased") is None
+    # the types no table row names still get a next step, not only "no"
+    assert "Connection troubleshoot" in (gateway_problem("LocalGateway", None) or "")
+    assert "Connection troubleshoot" in (connection_problem("Unknown") or "")
+    for chain, reason in _UNSUPPORTED.items():
+        assert re.search(r"\b(use|look at|check)\b", reason), chain

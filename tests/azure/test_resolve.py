@@ -121,6 +121,13 @@ async def test_an_unconfigured_subscription_says_whom_to_ask(engine: CheckEngine
     assert "Ask #netops-leads to add it (AZURE_SUBSCRIPTION_IDS" in (report.message or ""), report.message
 
 
+async def test_another_resource_type_is_told_which_tool_covers_it(engine: CheckEngine) -> None:
+    vnet = PROD_GW.id.replace("virtualNetworkGateways/gw-prod-weu", "virtualNetworks/vnet-hub")
+    report = await engine.resolve(vnet)
+    assert isinstance(report, Report) and report.verdict is Verdict.REJECTED
+    assert "Network Watcher Connection troubleshoot" in (report.message or ""), report.message
+
+
 @pytest.mark.parametrize(
     ("query", "needle"),
     [

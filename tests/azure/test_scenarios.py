@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from bot.azure.engine import CheckEngine
 from bot.cards.report_card import build_report_card
-from bot.models import Target, Verdict
+from bot.models import Fault, Report, Target, Verdict
 from sandbox.processes import Azurite
 from sandbox.scenarios import Catalogue, CatalogueTarget, load_catalogue
 from sandbox.tls import SandboxTLS
@@ -110,3 +110,26 @@ async def test_scenario_end_to_end(
         assert report.logs.blob_name == op.blob_name
         assert report.logs.files, report.logs
         assert report.logs.findings, report.logs
+
+
+async def test_a_healthy_run_whose_zip_never_came_shows_no_log_zip_warning(shared: AzureStack) -> None:
+    """NoFault without a zip (Azure wrote none, or not yet): the card says so in a note, never with the
+    "⚠️ Problems reading the log zip" of a zip that failed to read (old main showed that on healthy cards)."""
+    engine = shared.make_engine(log_wait=0.1)
+    target = await engine.resolve("gw-prod-weu")
+    assert isinstance(target, Target)
+    healthy = Report(
+        query="gw-prod-weu",
+        target=target,
+        verdict=Verdict.HEALTHY,
+        code="Healthy",
+        faults=[Fault(id="NoFault", summary="This VPN gateway is running normally")],
+        started_at=1.0,  # long before any zip of this container: none is this run's
+        finished_at=2.0,
+        logs_pending=True,
+    )
+    read = await engine.read_logs(healthy)
+    assert not read.logs.problems and read.logs.blob_name is None, read.logs
+    assert read.logs.note and "log zip" in read.logs.note
+    card = json.dumps(build_report_card(read, **CARD_OPTIONS)[1])
+    assert "Problems reading" not in card and "⚠️" not in card
