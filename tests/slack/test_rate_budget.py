@@ -77,6 +77,13 @@ async def test_a_429_seen_by_one_client_holds_off_every_other(redis_client: aior
                 break
             await asyncio.sleep(0.02)  # polling Redis for the block: no stand-in reports it
         assert held, "the other processes were not told of the 429"
+        # A second, separately built client (another process's) holds off too: its edit reaches Slack only
+        # once the Retry-After has passed, so it is not refused in turn.
+        two = make_web_client(TOKEN, slack.api_url, budget=RateBudget(redis_client))
+        await two.chat_update(channel="C0TIER3", ts=posted["ts"], text="running")
         await edit  # and the refused call itself went through after its Retry-After
+        [refused] = [c for c in slack.state.call_log if c.status == 429]
+        updates = [c for c in slack.state.calls("chat.update") if c.status == 200]
+        assert len(updates) == 2 and all(c.at >= refused.at + 3 - 0.05 for c in updates), (refused, updates)
         [message] = slack.state.messages("C0TIER3")
         assert message.text == "running"
