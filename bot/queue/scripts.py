@@ -684,3 +684,15 @@ redis.call('HSET', wk, 'last_job', ARGV[3], 'last_signature', ARGV[4])
 return {'new', w[2] or ''}
 """
 )
+
+# ARGV: P, watch_id, job_id, previous signature. Undoes WATCH_OBSERVE of this job (its change message could
+# not be posted, to be retried): the retry then decides again instead of finding the job seen.
+WATCH_UNOBSERVE = (
+    _PRELUDE
+    + """
+local wk = K('watch', ARGV[2])
+if redis.call('HGET', wk, 'last_job') ~= ARGV[3] then return 0 end
+redis.call('HSET', wk, 'last_job', '', 'last_signature', ARGV[4])
+return 1
+"""
+)

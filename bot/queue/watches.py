@@ -102,7 +102,7 @@ class WatchStore:
         self.keys: Keys = queue.keys
         self._scripts = {
             name: redis.register_script(getattr(scripts, name))
-            for name in ("WATCH_ADD", "WATCH_REMOVE", "WATCH_PAUSE", "WATCH_OBSERVE")
+            for name in ("WATCH_ADD", "WATCH_REMOVE", "WATCH_PAUSE", "WATCH_OBSERVE", "WATCH_UNOBSERVE")
         }
 
     async def _run(self, name: str, *args: str | int | float) -> Any:
@@ -225,6 +225,10 @@ class WatchStore:
         if _s(res[0]) != "new":
             return None
         return _s(res[1]), current
+
+    async def unobserve(self, wid: str, job_id: str, previous: str) -> None:
+        """Undo `observe` of a job whose change message could not be posted, so its retry posts it."""
+        await self._run("WATCH_UNOBSERVE", wid, job_id, previous)
 
 
 # Whether a watch may still run: None when allowed, else the reason it is paused with.

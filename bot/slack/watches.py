@@ -25,6 +25,7 @@ from bot.queue.watches import Watch, WatchLimited, is_change, tick, watch_id, wa
 from bot.services import Services
 from bot.slack.commands import Unwatch, Watches
 from bot.slack.commands import Watch as WatchCommand
+from bot.slack.web import is_permanent
 
 log = get_logger("vpncheck.watches")
 
@@ -138,9 +139,16 @@ async def deliver_watch_run(
     if seen is None or not is_change(*seen):
         return False
     target: Target = job.target
-    await svc.slack.chat_postMessage(
-        channel=requester.channel_id, text=watch_card.changed(target.name, seen[0], seen[1], permalink)
-    )
+    try:
+        await svc.slack.chat_postMessage(
+            channel=requester.channel_id, text=watch_card.changed(target.name, seen[0], seen[1], permalink)
+        )
+    except Exception as exc:
+        if is_permanent(exc):  # e.g. the bot left the channel: retrying cannot help
+            log.warning("watch_message_undeliverable", channel=requester.channel_id, error=repr(exc))
+            return False
+        await svc.watches.unobserve(wid, job.id, seen[0])  # the worker's retry decides and posts again
+        raise
     return True
 
 

@@ -202,3 +202,13 @@ async def test_a_job_is_observed_once(redis_client: aioredis.Redis, clock: FakeC
     assert await store.observe(w.id, "job-2", report(Verdict.HEALTHY)) == (signature(psk), "healthy:")
     assert await store.observe(w.id, "job-3", report(Verdict.FAILED)) is None  # no verdict on the tunnel
     assert (await store.get(w.id)).last_signature == "healthy:"  # type: ignore[union-attr]
+
+
+async def test_an_unposted_change_is_decided_again(redis_client: aioredis.Redis, clock: FakeClock) -> None:
+    store = store_on(redis_client, clock)
+    w = watch(1)
+    await add_all(store, [w], clock.now)
+    psk = report(Verdict.UNHEALTHY, "AuthenticationFailure")
+    assert await store.observe(w.id, "job-1", psk) == ("", signature(psk))
+    await store.unobserve(w.id, "job-1", "")  # Slack failed: the worker will deliver again
+    assert await store.observe(w.id, "job-1", psk) == ("", signature(psk))
