@@ -15,8 +15,8 @@ from sandbox.slack_client import Delivery, find_action
 from sandbox.slack_state import SlackState
 from tests.e2e.conftest import Running, start_bot, stop_bot
 from tests.e2e.slack_support import texts, told, wait_until
-
-NONPROD = "0c8e6a4f-2b1d-4f3e-a5c7-9b1d3f5a7c9e"
+from tests.security.test_scoped_views import NONPROD
+from tests.security.test_scoped_views import POLICY as SCOPED_POLICY
 
 FAST = {"VPNCHECK_WATCH_TICK": "0.1"}  # the sandbox allows watches every second
 
@@ -87,16 +87,8 @@ async def test_a_watch_whose_rule_was_removed_pauses_and_says_so(
         await stop_bot(bot)
 
 
-HOME_POLICY = f"""
-contact: "#netops-leads"
-rules:
-  - name: platform team sees everything
-    users: [U0PLATFORM]
-    subscriptions: ["*"]
-  - name: developers check non-prod
-    users: [U0DEV]
-    subscriptions: ["{NONPROD}"]
-"""
+# platform team: every subscription; developers: non-prod only
+HOME_POLICY = SCOPED_POLICY
 
 
 async def press_on_home(bot: Running, user_id: str, action_id: str) -> None:
