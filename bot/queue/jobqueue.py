@@ -327,6 +327,7 @@ class JobQueue:
             median = median_duration(durs)
             running = None
             elapsed = None
+            held_by = None
             if lease.get("job") in records:
                 since = float(lease.get("since") or now)
                 elapsed = now - since
@@ -336,17 +337,22 @@ class JobQueue:
                     since=since,
                     lease_expires=float(lease["expires"]),
                 )
+            elif lease and not lease.get("job"):  # a terminal check's slot (take_slot)
+                held_by = lease.get("owner") or "?"
+                elapsed = now - float(lease.get("since") or now)
             queued_jobs = [
                 QueuedJob(job=records[j], position=n, estimated_wait=estimate_wait(n, median, elapsed))
                 for n, j in enumerate(queued, start=1)
                 if j in records
             ]
-            if running is None and not queued_jobs:
+            if running is None and held_by is None and not queued_jobs:
                 continue
             out.append(
                 SubscriptionStatus(
                     subscription_id=sub,
                     running=running,
+                    held_by=held_by,
+                    held_since=now - elapsed if held_by is not None and elapsed is not None else None,
                     queued=queued_jobs,
                     median_duration=median,
                     estimated_wait=estimate_wait(len(queued_jobs) + 1, median, elapsed),

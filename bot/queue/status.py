@@ -26,6 +26,9 @@ class QueuedJob(BaseModel):
 class SubscriptionStatus(BaseModel):
     subscription_id: str
     running: RunningJob | None = None
+    # a terminal check (`vpncheck check`) holding the slot without a job: its owner, and since when
+    held_by: str | None = None
+    held_since: float | None = None
     queued: list[QueuedJob] = Field(default_factory=list)
     median_duration: float | None = None
     estimated_wait: float | None = None  # for a request submitted now
@@ -90,6 +93,11 @@ def format_status(snapshot: QueueSnapshot) -> str:
                 lines.append(
                     f"  running  {r.job.target.name:<28} {r.job.state:<9} for {_duration(now - r.since):>7}"
                     f"  on {r.owner}  asked by {_who(r.job)}"
+                )
+            if sub.held_by:
+                held = _duration(now - sub.held_since) if sub.held_since is not None else "?"
+                lines.append(
+                    f"  held     by a terminal check (vpncheck check) for {held:>7}  on {sub.held_by}"
                 )
             for q in sub.queued:
                 lines.append(

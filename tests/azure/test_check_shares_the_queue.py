@@ -19,6 +19,7 @@ from bot.azure.engine import CheckEngine
 from bot.cli.check import EXIT_PROBLEM, INTERRUPTED_HOLD_SECONDS, check
 from bot.models import Report, Requester, Target, Verdict
 from bot.queue import Claim, JobQueue, SlotBusy
+from bot.queue.status import format_status
 from sandbox.arm import ArmSimulator
 from tests.azure.conftest import EngineFactory
 from tests.queue.helpers import FakeClock, requester, target
@@ -92,6 +93,13 @@ async def test_a_slot_held_by_the_terminal_keeps_workers_out_until_released_or_e
     assert isinstance(mine, Claim)
     await queue.submit(target(1), requester(1), "gw")
     assert (await queue.claim_work("w1", jobs=5)).claims == []  # the bot waits for the terminal
+    clock.advance(25)
+    [held] = (await queue.status()).subscriptions  # `vpncheck status` says who holds it, and how long
+    assert (held.held_by, held.running, len(held.queued)) == ("terminal@a:1", None, 1)
+    assert "held     by a terminal check (vpncheck check) for     25s  on terminal@a:1" in format_status(
+        await queue.status()
+    )
+    await queue.renew(mine)
     busy = await queue.take_slot(target(1).subscription_id, "terminal@b:2")
     assert isinstance(busy, SlotBusy) and (busy.reason, busy.holder) == ("held", "terminal@a:1")
 
