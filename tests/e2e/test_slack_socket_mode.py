@@ -60,7 +60,11 @@ async def test_socket_mode_command_mention_and_button(
         await slack.socket_send("interactive", click)
 
         def three_cards(state: SlackState) -> bool:
-            return len(cards_in(state.thread(CHANNEL, thread.parent.ts))) >= 3
+            # ...and the Re-run notice, which waits for the channel's post budget and may come after its card
+            replies = state.thread(CHANNEL, thread.parent.ts).replies
+            return len(cards_in(state.thread(CHANNEL, thread.parent.ts))) >= 3 and any(
+                "Re-run by" in m.text for m in replies
+            )
 
         await slack.wait_for(three_cards, timeout=20)
         cards = cards_in(slack.state.thread(CHANNEL, thread.parent.ts))
