@@ -35,6 +35,8 @@ from bot.slack.web import is_permanent
 log = get_logger("vpncheck.delivery")
 
 TREND_HISTORY = 50  # results read for a card's trend line: a day of hourly checks and then some
+# A refresh of queued positions that found the chat.update budget short tries again after these pauses.
+POSITION_RETRY_SECONDS = (5.0, 15.0, 30.0, 60.0)
 PARENT_REFRESH_SECONDS = 30.0  # chat.update is Tier 3 (50+/min): one edit per parent per 30 s is far below
 
 
@@ -82,10 +84,15 @@ class SlackJobHandler:
         Azure starts at once however long the edits wait for Slack's budget)."""
 
         async def refresh() -> None:
-            try:
-                await refresh_positions(self.svc, subscription_id)
-            except Exception as exc:  # a progress display: never fail the check for it
-                log.warning("positions_refresh_failed", error=repr(exc))
+            for delay in POSITION_RETRY_SECONDS:
+                try:
+                    if await refresh_positions(self.svc, subscription_id) is not None:
+                        return
+                except Exception as exc:  # a progress display: never fail the check for it
+                    log.warning("positions_refresh_failed", error=repr(exc))
+                    return
+                await asyncio.sleep(delay)  # pacing: Slack's budget was short, try again with a fresh read
+            log.info("positions_refresh_skipped", subscription=subscription_id)
 
         task = asyncio.create_task(refresh())
         self.refreshing.add(task)

@@ -224,33 +224,38 @@ async def edit_parent(
         log.warning("parent_update_failed", error=str(exc.response.get("error")))
 
 
-async def refresh_positions(svc: Services, subscription_id: str) -> int:
+async def refresh_positions(svc: Services, subscription_id: str) -> int | None:
     """Edits the parents of the checks still queued in a subscription to their position now; returns how
-    many edits were asked for. Called when the queue has moved (a job left its head), so no parent keeps the
-    position it was first given. Each edit pays its chat.update token from the shared budget (Tier 3: one per
-    queued parent per job started, far below it); an edit read before a later move is refused in Redis,
-    so two parents never show the same position for long, whichever process's edit reaches Slack last."""
+    many were edited, or None when the shared chat.update budget was short (call again a little later: the
+    positions are read anew then). Called when the queue has moved (a job left its head), so no parent keeps
+    the position it was first given. Edits take a token only from the upper part of the bucket, as progress
+    edits do, so cards and final states keep their share; an edit read before a later move is refused in
+    Redis, so two parents never show the same position for long, whichever process's edit lands last."""
     moves, queued = await svc.queue.queued(subscription_id)
-    asked = 0
+    budget = budget_of(svc.slack)
+    edited = 0
     for q in queued:
         now = time.time()
         for req in q.job.requesters:
             if not req.parent_ts:
                 continue
-            await edit_parent(
-                svc,
-                req,
-                q.job.target,
-                "queued",
-                position=q.position,
-                estimated_wait=q.estimated_wait,
-                extra_requesters=sorted({r.user_id for r in q.job.requesters} - {req.user_id}),
-                job_id=q.job.id,
-                due=now + (q.estimated_wait or 0.0) + svc.settings.operation_timeout,
-                version=moves,
-            )
-            asked += 1
-    return asked
+            if budget is not None and not await budget.try_progress("chat.update", None):
+                return None
+            with prepaid():
+                await edit_parent(
+                    svc,
+                    req,
+                    q.job.target,
+                    "queued",
+                    position=q.position,
+                    estimated_wait=q.estimated_wait,
+                    extra_requesters=sorted({r.user_id for r in q.job.requesters} - {req.user_id}),
+                    job_id=q.job.id,
+                    due=now + (q.estimated_wait or 0.0) + svc.settings.operation_timeout,
+                    version=moves,
+                )
+            edited += 1
+    return edited
 
 
 async def edit_alert_parent(svc: Services, requester: Requester, report: Report) -> None:

@@ -17,10 +17,12 @@ import redis.asyncio as aioredis
 from bot.cards.progress import build_parent
 from bot.models import Report, Requester, Target, Verdict
 from bot.queue import JobQueue
+from bot.queue.marks import take_rate
 from bot.queue.worker import JobContext
 from bot.slack.delivery import SlackJobHandler
 from bot.slack.parent_message import edit_parent, refresh_positions
 from bot.slack.people import UserNames
+from bot.slack.rate_budget import TIERS, RateBudget
 from bot.slack.web import make_web_client
 from sandbox.slack_api import SlackEmulator
 from tests.queue.helpers import target
@@ -125,3 +127,28 @@ async def test_positions_move_up_as_the_queue_moves_and_never_repeat(redis_clien
 async def test_an_idle_subscription_parent_says_starting_now() -> None:
     text, _ = build_parent("gw-a (rg)", "U1", "queued", starting=True, position=None, estimated_wait=120.0)
     assert text.endswith("⏳ starting now") and "position" not in text
+
+
+async def test_a_short_budget_leaves_cards_their_share_and_says_try_again(
+    redis_client: aioredis.Redis,
+) -> None:
+    """Position refreshes take chat.update tokens only from the upper half of the shared bucket (as progress
+    edits): with it short they send nothing and answer None, so the worker reads and tries again later."""
+    queue = JobQueue(redis_client, lease_ttl=30.0)
+    async with SlackEmulator(bot_token=TOKEN) as slack:
+        client = make_web_client(TOKEN, slack.api_url, budget=RateBudget(redis_client))
+        svc = _svc(redis_client, client, queue)
+        for n, name in enumerate(NAMES, start=1):
+            posted = await client.chat_postMessage(channel=CHANNEL, text=f"VPN check for {name}: queued")
+            req = Requester(user_id=f"U{n:04d}", channel_id=CHANNEL).in_thread(
+                posted["ts"], parent_ts=posted["ts"]
+            )
+            await queue.submit(target(1, name), req, name)
+        first = await queue.claim("worker-1")
+        assert first is not None
+        tier = TIERS["chat.update"]
+        for _ in range(int(tier.size / 2) + 1):  # cards and final edits used half the bucket just now
+            await take_rate(redis_client, "chat.update", size=tier.size, per_second=tier.per_second)
+        before = len(slack.state.calls("chat.update"))
+        assert await refresh_positions(svc, first.subscription_id) is None
+        assert len(slack.state.calls("chat.update")) == before
