@@ -345,6 +345,16 @@ async def _keys_after_retention(redis: aioredis.Redis, queue: JobQueue, *, wait:
     return problems
 
 
+def run_workdir(trusted: Path, name: str) -> Path:
+    """A run's own folder under the trusted sandbox folder, with the same CA and server certificate (the
+    processes of the run trust only the CA read at start)."""
+    workdir = trusted / name
+    (workdir / "tls").mkdir(parents=True, exist_ok=True)
+    for pem in ("ca.pem", "server.pem", "server-key.pem"):
+        (workdir / "tls" / pem).write_bytes((trusted / "tls" / pem).read_bytes())
+    return workdir
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     numbers = [f for f in fields(ChaosConfig) if isinstance(f.default, int | float) and f.type != "bool"]
@@ -357,11 +367,7 @@ def main() -> None:
     for run in range(a.runs):
         given = {f.name: getattr(a, f.name) for f in numbers}
         cfg = ChaosConfig(**(given | {"seed": a.seed + run}))
-        workdir = _TRUSTED / f"run{run}"
-        (workdir / "tls").mkdir(parents=True, exist_ok=True)
-        for name in ("ca.pem", "server.pem", "server-key.pem"):
-            (workdir / "tls" / name).write_bytes((_TRUSTED / "tls" / name).read_bytes())
-        result = asyncio.run(run_chaos(cfg, workdir))
+        result = asyncio.run(run_chaos(cfg, run_workdir(_TRUSTED, f"run{run}")))
         print(result.row(), flush=True)
         print(f"  outcomes {dict(result.outcomes)} faults {dict(result.faults)}", file=sys.stderr)
         for v in result.violations:
