@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     intake_claim_seconds: float = Field(
         default=60.0, gt=0, le=600, validation_alias="VPNCHECK_INTAKE_CLAIM_SECONDS"
     )
+    # Seconds between a serve process's intake-journal rounds: it renews its own heartbeat and replays the
+    # requests of serve processes whose heartbeat (three rounds) ran out, e.g. killed after the ack.
+    intake_journal_interval: float = Field(
+        default=5.0, gt=0, le=300, validation_alias="VPNCHECK_INTAKE_JOURNAL_INTERVAL"
+    )
     # Checks one person / one channel may ask for per window (each target counts); past it: refused, with
     # when to retry. After-ack work (look-ups, posting, queueing) holding a slot past the timeout stops.
     user_rate: int = Field(default=20, ge=1, validation_alias="VPNCHECK_USER_RATE")

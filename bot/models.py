@@ -146,6 +146,8 @@ class Requester(BaseModel):
     thread_ts: str | None = None  # the thread the card is posted into
     parent_ts: str | None = None  # our parent message to edit as the job moves (slash commands)
     source: Source = "command"
+    # The intake journal's id of the request (one per target): a replayed request finds its parent by it.
+    request_id: str | None = None
 
     def in_thread(self, thread_ts: str, *, parent_ts: str | None = None) -> Requester:
         return self.model_copy(update={"thread_ts": thread_ts, "parent_ts": parent_ts})

@@ -38,6 +38,13 @@ class Chaos:
     enabled: bool = True
     limit: int | None = None  # at most this many faults in all (a test that wants exactly one)
     skip: int = 0  # the first `skip` requests that could be faulted pass untouched (aim at a later one)
+    # The first request under this path is held unanswered (handled first with `hold_after`) until the test
+    # sets `released`: its caller waits there until the test kills it, at a point the test can name.
+    # `held` is set once the request arrived.
+    hold: str | None = None
+    hold_after: bool = False
+    held: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -72,6 +79,13 @@ def chaos_middleware(
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         current = chaos()
+        held = current is not None and current.hold and request.path.startswith(current.hold)
+        if held and current is not None and not current.held.is_set():
+            current.held.set()
+            if current.hold_after:
+                await handler(request)
+            await current.released.wait()  # the caller was killed while it waited for this answer
+            return _drop(request)
         kind = current.pick(request.path) if current is not None else None
         if kind is None:
             return await handler(request)

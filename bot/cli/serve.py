@@ -24,6 +24,7 @@ from bot.ops.logging import configure_logging, get_logger
 from bot.ops.signals import stop_on_signals
 from bot.services import Services
 from bot.slack.app import build_app
+from bot.slack.intake_journal import keep_journal
 
 log = get_logger("vpncheck.serve")
 
@@ -52,6 +53,7 @@ async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, co
     async def slack_ok() -> None:
         await svc.slack.auth_test()
 
+    journal = asyncio.create_task(keep_journal(svc), name="intake-journal")
     probes = {"redis": redis_ok, "slack": slack_ok}
     alerts = AlertEndpoint(svc).add_routes if settings.alerts_enabled else None
     stop = stop or stop_on_signals()
@@ -83,6 +85,9 @@ async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, co
         await runner.cleanup()
     if health is not None:
         await health.cleanup()
+    journal.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await journal
     if reloader is not None:
         reloader.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -148,3 +148,16 @@ class Keys:
     def parent(self, channel_id: str, parent_ts: str) -> str:
         """A parent message's last edit (rank queued < running < done, sequence, body): edits move forward."""
         return f"{self.tag}:parent-edit:{channel_id}:{parent_ts}"
+
+    @property
+    def intake(self) -> str:
+        """Hash: request id -> entry of a request acknowledged and not answered yet (intake_journal)."""
+        return f"{self.tag}:intake"
+
+    def intake_claim(self, request_id: str) -> str:
+        """Once-only mark: which process replays an unfinished request now."""
+        return f"{self.tag}:intake-claim:{request_id}"
+
+    def serving(self, process_id: str) -> str:
+        """Heartbeat of one serve process: its journal entries are its own while this key lives."""
+        return f"{self.tag}:serving:{process_id}"

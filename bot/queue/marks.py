@@ -155,3 +155,45 @@ async def count_request(
         pipe.ttl(key)
         count, _, ttl = await pipe.execute()
     return int(count), float(ttl if ttl and ttl > 0 else window)
+
+
+JOURNAL_TTL_SECONDS = 86400  # an entry nobody could replay for a day is dropped with its hash
+
+
+async def journal_intake(redis: aioredis.Redis, request_id: str, entry: str, *, keys: Keys = KEYS) -> None:
+    """Writes one intake journal entry in one round trip (the acknowledgement waits for it)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hset(keys.intake, request_id, entry)
+        pipe.expire(keys.intake, JOURNAL_TTL_SECONDS)
+        await pipe.execute()
+
+
+async def clear_intake(redis: aioredis.Redis, request_id: str, *, keys: Keys = KEYS) -> None:
+    await redis.hdel(keys.intake, request_id)
+
+
+async def intake_entries(redis: aioredis.Redis, *, keys: Keys = KEYS) -> dict[str, str]:
+    raw = await redis.hgetall(keys.intake)
+    return {_text(k): _text(v) for k, v in raw.items()}
+
+
+async def claim_intake(redis: aioredis.Redis, request_id: str, *, ttl: float, keys: Keys = KEYS) -> bool:
+    """True for the one process that replays `request_id` now; a replayer that dies lets it go after `ttl`."""
+    px = max(1, int(ttl * 1000))
+    return bool(await redis.set(keys.intake_claim(request_id), b"1", nx=True, px=px))
+
+
+async def note_serving(redis: aioredis.Redis, process_id: str, *, ttl: float, keys: Keys = KEYS) -> None:
+    await redis.set(keys.serving(process_id), b"1", px=max(1, int(ttl * 1000)))
+
+
+async def serving(redis: aioredis.Redis, process_ids: list[str], *, keys: Keys = KEYS) -> set[str]:
+    """The serve processes among `process_ids` whose heartbeat is alive."""
+    if not process_ids:
+        return set()
+    found = await redis.mget([keys.serving(p) for p in process_ids])
+    return {p for p, v in zip(process_ids, found, strict=True) if v is not None}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -86,7 +86,9 @@ async def run_command(svc: Services, cmd: Command, requester: Requester) -> list
         )
         return [private(f"🔒 {decision.reason}")]
     if isinstance(cmd, Check):
-        results = [await submit_check(svc, requester, query) for query in cmd.targets]
+        results = [
+            await submit_check(svc, _for_target(requester, n), query) for n, query in enumerate(cmd.targets)
+        ]
         queued = [r.text for r in results if r.queued]
         refused = [r.text for r in results if not r.queued]
         return [
@@ -122,6 +124,22 @@ async def run_command(svc: Services, cmd: Command, requester: Requester) -> list
     if isinstance(cmd, Watch | Unwatch | Watches):
         return [await run_watch_command(svc, cmd, requester)]
     raise AssertionError(cmd)
+
+
+def _for_target(requester: Requester, n: int) -> Requester:
+    """Each target of a journalled request gets its own parent, so its own request id."""
+    if requester.request_id is None:
+        return requester
+    return requester.model_copy(update={"request_id": f"{requester.request_id}.{n}"})
+
+
+async def answer_command(
+    svc: Services, cmd: Command, requester: Requester, respond: Callable[..., Awaitable[Any]]
+) -> None:
+    """Carries out a slash command and answers through its response_url (`respond`), privately."""
+    for reply in await replies_or_failure(svc, run_command(svc, cmd, requester)):
+        reply.pop(PRIVATE, None)  # a command's replies are all private already
+        await respond(response_type="ephemeral", replace_original=False, **reply)
 
 
 def failure_reply(svc: Services, exc: Exception) -> Reply:

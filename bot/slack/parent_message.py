@@ -13,6 +13,7 @@ import contextlib
 import json
 import time
 import uuid
+from contextvars import ContextVar
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -31,6 +32,9 @@ from bot.slack.rate_budget import prepaid
 from bot.slack.web import budget_of
 
 log = get_logger("vpncheck.parent")
+# Set while a journalled request is replayed (bot/slack/intake_journal.py): from when to look in the channel
+# for a parent the crashed process may have posted already, so a replay never posts a second one.
+REPLAYED_SINCE: ContextVar[float | None] = ContextVar("replayed_since", default=None)
 _PARENT_ATTEMPTS = 3
 _SETTLE_ROUNDS = 3  # re-sends of the latest edit after a race; each round needs a newer edit meanwhile
 
@@ -58,6 +62,8 @@ def request_metadata(
         "job_id": job_id or "",
         "due": due if due is not None else time.time() + svc.settings.operation_timeout,
     }
+    if requester.request_id:
+        payload["request_id"] = requester.request_id
     return {"event_type": REQUEST_EVENT, "event_payload": payload}
 
 
@@ -113,9 +119,14 @@ async def post_parent(svc: Services, requester: Requester, target: Target) -> Re
         await note_channel(svc.redis, requester.channel_id, time.time())
     except RedisError as exc:
         log.warning("note_channel_failed", error=repr(exc))
+    # queued with the request, so every later edit (the worker's too) keeps the id the parent is found by
+    request_id = requester.request_id or uuid.uuid4().hex
+    requester = requester.model_copy(update={"request_id": request_id})
     metadata = request_metadata(svc, requester, target, "queued", None, None)
-    request_id = uuid.uuid4().hex
-    metadata["event_payload"]["request_id"] = request_id
+    since = REPLAYED_SINCE.get()
+    found = None if since is None else await _find_parent(svc, requester.channel_id, request_id, since)
+    if found is not None:
+        return requester.in_thread(found, parent_ts=found)
     ts = await _post_once(svc, requester.channel_id, request_id, text=text, blocks=blocks, metadata=metadata)
     return requester.in_thread(ts, parent_ts=ts)
 

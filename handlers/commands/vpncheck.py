@@ -6,10 +6,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot.models import Requester
 from bot.slack.app import services
-from bot.slack.command_runner import PRIVATE, immediate_reply, replies_or_failure, run_command
-from bot.slack.commands import parse_command
+from bot.slack.command_runner import answer_command, immediate_reply
+from bot.slack.commands import Check, parse_command
+from bot.slack.intake_journal import clear, command_requester, journal_command
 
 
 async def vpncheck(
@@ -21,13 +21,11 @@ async def vpncheck(
         max_targets=svc.settings.max_targets,
         min_watch_interval=svc.settings.watch_min_interval,
     )
+    # a check is journalled before the ack: a process killed after it is replayed by another (intake_journal)
+    request_id = await journal_command(svc, command) if isinstance(cmd, Check) else None
     await ack(response_type="ephemeral", **immediate_reply(cmd, max_targets=svc.settings.max_targets))
-    requester = Requester(
-        user_id=command["user_id"], channel_id=command["channel_id"], team_id=command.get("team_id")
-    )
-    for reply in await replies_or_failure(svc, run_command(svc, cmd, requester)):
-        reply.pop(PRIVATE, None)  # a command's replies are all private already
-        await respond(response_type="ephemeral", replace_original=False, **reply)
+    await answer_command(svc, cmd, command_requester(command, request_id), respond)
+    await clear(svc, request_id)
 
 
 def register(app: AsyncApp) -> None:
