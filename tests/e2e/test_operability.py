@@ -66,6 +66,17 @@ def parent_says(channel: str, words: str) -> Any:
     return check
 
 
+def parent_has_job(channel: str) -> Any:
+    def check(state: SlackState) -> bool:
+        return any(
+            ((m.metadata or {}).get("event_payload") or {}).get("job_id")
+            for m in state.messages(channel)
+            if not m.is_reply
+        )
+
+    return check
+
+
 @pytest.fixture
 def policy_file(tmp_path: Path) -> Path:
     """Only the on-call engineers may run checks: anybody else is refused (and counted)."""
@@ -90,11 +101,11 @@ async def test_probes_and_metrics_of_both_roles(
         await bot.slack.slash_command(
             bot.bot_url, text="cn-healthy", user_id="U0ONCALL01", channel_id="C0OPS1"
         )
-        await slack.wait_for(parent_says("C0OPS1", "queued"))  # queued, no worker yet
+        # queued, no worker yet: the parent is posted saying "queued" before the job is; its edit after the
+        # enqueue carries the job id (a wait on the words alone raced the enqueue: the claim came back empty)
+        await slack.wait_for(parent_has_job("C0OPS1"))
         queue = JobQueue(redis_client, lease_ttl=60)
-        # The first claim in a fresh Redis opens the fencing epoch and may come back empty (noted in the
-        # closing note of issue 13): claim again, as a worker's next poll would.
-        held = await queue.claim("test-holder") or await queue.claim("test-holder")
+        held = await queue.claim("test-holder")
         assert held is not None and held.subscription_id == SUB_PROD
         bot.tasks.append(asyncio.create_task(run_worker(bot.worker_settings(), bot.stop, configure=False)))
         await wait_ready(f"{bot.worker_health_url}/readyz", bot.tasks)
