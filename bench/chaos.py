@@ -68,7 +68,7 @@ TARGETS = (
 RETENTION_SECONDS = 90.0
 LEASE_TTL = 2.0
 # Keys that live as long as the queue (fixed in number and size), and the ones expiring on their own clocks.
-FIXED = {f"{KEYS.tag}:{name}" for name in ("fence", "rr", "epoch", "wake", "audit")}
+FIXED = {f"{KEYS.tag}:{name}" for name in ("fence", "rr", "epoch", "moves", "wake", "audit")}
 PER_JOB = (":job:", ":q:", ":lease:", ":history:", ":durations:")
 
 
