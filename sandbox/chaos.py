@@ -38,9 +38,9 @@ class Chaos:
     enabled: bool = True
     limit: int | None = None  # at most this many faults in all (a test that wants exactly one)
     skip: int = 0  # the first `skip` requests that could be faulted pass untouched (aim at a later one)
-    # The first request under this path is held unanswered (handled first with `hold_after`) until the test
-    # sets `released`: its caller waits there until the test kills it, at a point the test can name.
-    # `held` is set once the request arrived.
+    # The first request whose path contains `hold` is held unanswered (handled first with `hold_after`)
+    # until the test sets `released`: its caller waits there until the test kills or stops it, at a point
+    # the test can name. `held` is set once the request arrived.
     hold: str | None = None
     hold_after: bool = False
     held: asyncio.Event = field(default_factory=asyncio.Event)
@@ -79,7 +79,7 @@ def chaos_middleware(
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         current = chaos()
-        held = current is not None and current.hold and request.path.startswith(current.hold)
+        held = current is not None and current.hold and current.hold in request.path
         if held and current is not None and not current.held.is_set():
             current.held.set()
             if current.hold_after:

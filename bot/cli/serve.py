@@ -24,9 +24,11 @@ from bot.ops.logging import configure_logging, get_logger
 from bot.ops.signals import stop_on_signals
 from bot.services import Services
 from bot.slack.app import build_app
+from bot.slack.first_look import wait_first_looks
 from bot.slack.intake_journal import keep_journal
 
 log = get_logger("vpncheck.serve")
+_FIRST_LOOK_POST_SECONDS = 15.0  # a first look's post and chart upload, after its reads, at shutdown
 
 
 async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, configure: bool = True) -> int:
@@ -88,6 +90,11 @@ async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, co
     journal.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await journal
+    # first looks of requests already answered finish before Slack and Redis close (their reads are bounded
+    # by VPNCHECK_FIRST_LOOK_TIMEOUT; the rest is the post and the chart)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(settings.first_look_timeout + _FIRST_LOOK_POST_SECONDS):
+            await wait_first_looks()
     if reloader is not None:
         reloader.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cards.first_look_card import FIRST_LOOK_EVENT
+from sandbox.chaos import Chaos
 from sandbox.processes import Azurite, RedisServer
 from sandbox.runner import Sandbox
 from sandbox.slack_state import Message, Thread
@@ -81,3 +82,26 @@ async def test_failed_signals_are_shown_and_the_check_still_finishes(bot: Runnin
     assert "Microsoft.Network/connections/getikesas/action" in said
     assert "Microsoft.Insights/metrics/read" in said
     assert cards_in(thread), "the troubleshoot card is posted whatever the first look could read"
+
+
+async def test_shutdown_lets_a_running_first_look_finish(
+    sandbox: Sandbox, env_scope: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM while a first look's reads are under way: serve waits for it instead of dropping it."""
+    hold = sandbox.arm.chaos = Chaos(0.0, hold="/getikesas")
+    running = await start_bot(
+        sandbox, env_scope, worker=False, VPNCHECK_FIRST_LOOK="true", VPNCHECK_FIRST_LOOK_TIMEOUT="10"
+    )
+    try:
+        resp = await running.slack.slash_command(
+            running.bot_url, text="cn-psk-mismatch", user_id=USER, channel_id=CHANNEL
+        )
+        assert resp.status == 200
+        await hold.held.wait()  # the first look is reading
+        running.stop.set()  # serve is told to stop now
+        hold.released.set()  # the read fails (dropped); the other signals and the post go on
+        sandbox.arm.chaos = None
+    finally:
+        await stop_bot(running)
+    [parent] = [m for m in sandbox.slack.state.messages(CHANNEL) if not m.is_reply]
+    assert len(first_looks(sandbox.slack.state.thread(CHANNEL, parent.ts))) == 1
