@@ -55,10 +55,10 @@ async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, co
     async def slack_ok() -> None:
         await svc.slack.auth_test()
 
-    journal = asyncio.create_task(keep_journal(svc), name="intake-journal")
     probes = {"redis": redis_ok, "slack": slack_ok}
     alerts = AlertEndpoint(svc).add_routes if settings.alerts_enabled else None
     stop = stop or stop_on_signals()
+    journal = asyncio.create_task(keep_journal(svc, stop), name="intake-journal")
     health: HealthServer | None = None
     if settings.metrics_port:
         health = await serve_health(
@@ -87,9 +87,7 @@ async def run_serve(settings: Settings, stop: asyncio.Event | None = None, *, co
         await runner.cleanup()
     if health is not None:
         await health.cleanup()
-    journal.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await journal
+    await journal  # it ends with `stop`, after the round in progress (bounded by the after-ack timeout)
     # first looks of requests already answered finish before Slack and Redis close (their reads are bounded
     # by VPNCHECK_FIRST_LOOK_TIMEOUT; the rest is the post and the chart)
     with contextlib.suppress(TimeoutError):

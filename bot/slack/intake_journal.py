@@ -18,6 +18,7 @@ Slack's deadline, so the request then goes on unjournalled (logged) and would fa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -125,11 +126,15 @@ async def _replay(svc: Services, request_id: str, entry: dict[str, Any]) -> None
     await clear(svc, request_id)
 
 
-async def keep_journal(svc: Services) -> None:
-    """Runs for the life of a serve process: one round at start-up, then one per interval."""
-    while True:
+async def keep_journal(svc: Services, stop: asyncio.Event) -> None:
+    """Runs for the life of a serve process: one round at start-up, then one per interval, until `stop`.
+
+    Ended by `stop`, not by cancelling: redis-py can swallow a cancellation that lands inside a call, and
+    a swallowed one left serve's shutdown waiting round after round (seen in the crash test: 120 s)."""
+    while not stop.is_set():
         try:
             await replay_round(svc)
         except Exception as exc:  # the next round tries again; a replay that broke keeps its entry
             log.exception("journal_round_failed", error=repr(exc))
-        await asyncio.sleep(svc.settings.intake_journal_interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), svc.settings.intake_journal_interval)
